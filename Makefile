@@ -1,0 +1,56 @@
+# Connect Number Watch: every command a developer or CI needs. Each target installs what it uses.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+AWSCLI_VENV := .venv-awscli
+AWSCLI := $(AWSCLI_VENV)/bin/aws
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+
+.PHONY: install run test lint typecheck validate unit integration stack bench e2e clean
+
+$(INSTALLED): requirements-dev.txt layers/numberwatch/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The AWS CLI pins botocore exactly, so it lives in a venv of its own.
+$(AWSCLI):
+	$(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install --quiet --upgrade pip
+	$(AWSCLI_VENV)/bin/pip install --quiet awscli==1.46.3
+
+install: $(INSTALLED)
+
+## The main job on the embedded local AWS stack: no AWS account, no Docker.
+run: $(INSTALLED)
+	$(BIN)/python -m localaws.walkthrough
+
+## The whole default test suite: lint, types, template checks, unit and integration tests.
+test: $(INSTALLED) $(AWSCLI) lint typecheck
+	$(BIN)/pytest -m "unit or integration" tests
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+validate: $(INSTALLED)
+	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+
+unit: $(INSTALLED)
+	$(BIN)/pytest -m unit tests
+
+integration: $(INSTALLED) $(AWSCLI)
+	$(BIN)/pytest -m integration tests
+
+## The local AWS stack in the foreground on http://127.0.0.1:4566 (PORT=... to change).
+stack: $(INSTALLED)
+	PYTHONPATH=local $(BIN)/python -m localaws --port $${PORT:-4566} $(if $(SEED),--seed-demo,)
+
+clean:
+	rm -rf $(VENV) $(AWSCLI_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

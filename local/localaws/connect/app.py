@@ -1,0 +1,200 @@
+"""WSGI front of the Connect emulator: the public API and its control API.
+
+Public API requests are recognised by the SigV4 credential scope (service `connect`), as moto
+dispatches. The control API lives under `/connect-emulator/` in the style of `/moto-api/`:
+
+    POST   /connect-emulator/reset                 forget every account, quota, fault and log
+    GET    /connect-emulator/quotas                the quota configuration
+    POST   /connect-emulator/quotas                change it: enabled, rate, burst, operations, unlimited_access_keys
+    GET    /connect-emulator/faults                the fault rules and how often each fired
+    POST   /connect-emulator/faults                add a rule (see limits.Fault)
+    DELETE /connect-emulator/faults                remove every rule
+    GET    /connect-emulator/requests[?entries=1]  counts per operation (and each request)
+    DELETE /connect-emulator/requests              clear the log
+    POST   /connect-emulator/settings              async_delay_seconds, fail_next_async
+    POST   /connect-emulator/seed                  bulk-claim numbers to a target
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, fields
+from typing import Any
+from urllib.parse import parse_qs
+
+from .backend import ConnectBackend
+from .limits import Fault, Faults, LoggedRequest, Quotas, RequestLog
+from .protocol import ApiError, ConnectProtocol
+
+CONTROL_PREFIX = "/connect-emulator/"
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+}
+
+
+def credential_scope(environ: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(access key, region, service) from a SigV4 Authorization header."""
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return (match.group(1), match.group(2), match.group(3)) if match else None
+
+
+def account_for(access_key: str, environ: dict[str, Any]) -> str:
+    """The caller's account, resolved as moto resolves it (STS assumed-role keys included)."""
+    import os
+
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return str(environ["HTTP_X_MOTO_ACCOUNT_ID"])
+    from moto.iam.models import get_account_id_from
+
+    return str(get_account_id_from(access_key))
+
+
+class ConnectEmulator:
+    def __init__(self) -> None:
+        self.protocol = ConnectProtocol()
+        self.backend = ConnectBackend()
+        self.quotas = Quotas()
+        self.faults = Faults()
+        self.log = RequestLog()
+
+    def reset(self) -> None:
+        self.backend.reset()
+        self.quotas.reset()
+        self.faults.reset()
+        self.log.reset()
+
+    # -------------------------------------------------------------- public API
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return self.control(environ, start_response)
+        status, headers, body = self.handle(environ)
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", list(headers.items()))
+        return [body]
+
+    def handle(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        scope = credential_scope(environ)
+        if scope is None:
+            return self.protocol.error_body(
+                ApiError("MissingAuthenticationTokenException", "Request is not signed", 403)
+            )
+        access_key, region, _ = scope
+        account = account_for(access_key, environ)
+        method = environ["REQUEST_METHOD"]
+        # Route on the raw path: labels such as a TDG ARN arrive percent-encoded, slashes included.
+        raw_path = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")).split("?", 1)[
+            0
+        ]
+        found = self.protocol.route(method, raw_path)
+        if found is None:
+            return self.protocol.error_body(
+                ApiError("UnknownOperationException", f"No operation at {method} {environ.get('PATH_INFO')}", 404)
+            )
+        operation, labels = found
+        name = operation.name
+        if not self.backend.implemented(name):
+            return self.protocol.error_body(ApiError("NotImplementedException", f"{name} is not emulated", 501))
+
+        def logged(status: int, outcome: str) -> None:
+            self.log.record(LoggedRequest(time.time(), name, account, region, access_key, status, outcome))
+
+        if not self.quotas.admit(account, region, name, access_key):
+            logged(429, "throttled")
+            return self.protocol.error_body(ApiError("ThrottlingException", "Rate exceeded"))
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+        fault: Fault | None = None
+        try:
+            params = self.protocol.parse(operation, labels, query, headers, body)
+            latency, fault = self.faults.check(name, params, self.protocol.errors_of(operation))
+            if latency:
+                time.sleep(latency)
+            if fault is not None:
+                raise ApiError(fault.error or "InternalServiceException", fault.message or "Injected fault")
+            self.protocol.validate(operation, params)
+            result = self.backend.call(
+                name, account, region, params, lambda m: self.protocol.validation_error(operation, m)
+            )
+        except ApiError as error:
+            status, out_headers, out = self.protocol.error_body(error)
+            logged(status, "faulted" if fault is not None else "error")
+            return status, out_headers, out
+        logged(200, "ok")
+        return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
+
+    # ------------------------------------------------------------- control API
+    def control(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        action = environ["PATH_INFO"][len(CONTROL_PREFIX) :].strip("/")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        try:
+            payload = json.loads(raw) if raw.strip() else {}
+            status, result = self._control(method, action, payload, query)
+        except (ValueError, TypeError, KeyError, ApiError) as exc:
+            status, result = 400, {"error": str(exc)}
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", [("Content-Type", "application/json")])
+        return [json.dumps(result).encode()]
+
+    def _control(
+        self, method: str, action: str, payload: dict[str, Any], query: dict[str, list[str]]
+    ) -> tuple[int, Any]:
+        if (method, action) == ("POST", "reset"):
+            self.reset()
+            return 200, {"reset": True}
+        if action == "quotas":
+            if method == "POST":
+                return 200, asdict(self.quotas.configure(payload))
+            return 200, asdict(self.quotas.config)
+        if action == "faults":
+            if method == "POST":
+                known = {f.name for f in fields(Fault)} - {"seen", "fired"}
+                unknown = set(payload) - known
+                if unknown:
+                    raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+                self.faults.add(Fault(**payload))
+            elif method == "DELETE":
+                self.faults.reset()
+            return 200, {"faults": [asdict(rule) for rule in self.faults.rules]}
+        if action == "requests":
+            if method == "DELETE":
+                self.log.reset()
+            return 200, self.log.summary(with_entries=query.get("entries", ["0"])[0] == "1")
+        if (method, action) == ("POST", "settings"):
+            for key, value in payload.items():
+                if not hasattr(self.backend.settings, key):
+                    raise ValueError(f"unknown setting: {key}")
+                setattr(self.backend.settings, key, type(getattr(self.backend.settings, key))(value))
+            return 200, asdict(self.backend.settings)
+        if (method, action) == ("POST", "seed"):
+            created = self.backend.seed_numbers(
+                account=payload["account"],
+                region=payload["region"],
+                target_arn=payload["target_arn"],
+                count=int(payload["count"]),
+                countries=list(payload.get("countries", ["US"])),
+                types=list(payload.get("types", ["DID"])),
+                description_every=int(payload.get("description_every", 0)),
+                imported_every=int(payload.get("imported_every", 0)),
+            )
+            return 200, {"created": len(created), "first": created[:1], "last": created[-1:]}
+        return 404, {"error": f"no control action {method} {action}"}

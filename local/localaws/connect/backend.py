@@ -1,0 +1,929 @@
+"""State and behaviour of the emulated Amazon Connect: instances, replicas, traffic distribution
+groups (TDGs), phone numbers and their contact-flow associations, per account and Region.
+
+Each public method named after an API operation takes the validated request parameters and
+returns the response body, or raises `ApiError` exactly as the service would. Asynchronous work
+(claims, moves, metadata updates, instance and TDG creation) is settled lazily against the clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import numbering
+from .protocol import ApiError
+
+# Region pairs between which Connect Global Resiliency replicates instances.
+REPLICATION_PAIRS = frozenset(
+    {
+        frozenset({"us-east-1", "us-west-2"}),
+        frozenset({"eu-central-1", "eu-west-2"}),
+        frozenset({"ap-southeast-2", "ap-northeast-1"}),
+        frozenset({"ca-central-1", "us-east-1"}),
+    }
+)
+TOKEN_LIFETIME_SECONDS = 24 * 3600
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def connect_arn(region: str, account: str, resource: str) -> str:
+    return f"arn:{partition_of(region)}:connect:{region}:{account}:{resource}"
+
+
+def parse_arn(arn: str) -> tuple[str, str, str, str] | None:
+    """(region, account, resource type, id) of a Connect ARN, or None."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "connect":
+        return None
+    kind, _, ident = parts[5].partition("/")
+    if not ident or "/" in ident:
+        return None
+    return parts[3], parts[4], kind, ident
+
+
+@dataclass
+class Instance:
+    id: str
+    arn: str
+    region: str
+    alias: str
+    identity_management_type: str
+    inbound: bool
+    outbound: bool
+    created: float
+    ready_at: float
+    fails: bool = False
+    replica_regions: set[str] = field(default_factory=set)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def status(self, now: float) -> str:
+        if now < self.ready_at:
+            return "CREATION_IN_PROGRESS"
+        return "CREATION_FAILED" if self.fails else "ACTIVE"
+
+
+@dataclass
+class TrafficDistributionGroup:
+    id: str
+    arn: str
+    name: str
+    description: str | None
+    instance_id: str
+    instance_arn: str
+    home_region: str
+    is_default: bool
+    ready_at: float
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def status(self, now: float) -> str:
+        return "CREATION_IN_PROGRESS" if now < self.ready_at else "ACTIVE"
+
+
+@dataclass
+class Pending:
+    """An asynchronous change to a number, applied when its time comes (or failed)."""
+
+    kind: str  # CLAIM | MOVE | METADATA
+    completes_at: float
+    fails: bool
+    target_arn: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class Number:
+    id: str
+    arn: str
+    region: str
+    e164: str
+    country: str
+    type: str
+    target_arn: str
+    description: str | None
+    source_arn: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    status: str = "CLAIMED"
+    message: str | None = None
+    visible: bool = True  # a claim becomes visible once it has completed
+    pending: Pending | None = None
+    flows: dict[str, str] = field(default_factory=dict)  # instance id -> contact flow id
+
+
+class Tokens:
+    """Opaque, signed pagination tokens bound to the request that issued them."""
+
+    def __init__(self) -> None:
+        self.secret = secrets.token_bytes(32)
+
+    def issue(self, scope: str, cursor: Any) -> str:
+        payload = base64.urlsafe_b64encode(
+            json.dumps({"s": scope, "c": cursor, "t": int(time.time())}).encode()
+        ).decode()
+        return f"{payload}.{self._sign(payload)}"
+
+    def read(self, token: str, scope: str, error: Callable[[str], ApiError]) -> Any:
+        payload, _, signature = token.partition(".")
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise error("NextToken is invalid")
+        try:
+            data = json.loads(base64.urlsafe_b64decode(payload.encode()))
+        except ValueError as exc:
+            raise error("NextToken is invalid") from exc
+        if data["s"] != scope:
+            raise error("NextToken does not belong to this request")
+        if time.time() - data["t"] > TOKEN_LIFETIME_SECONDS:
+            raise error("NextToken has expired")
+        return data["c"]
+
+    def _sign(self, payload: str) -> str:
+        return hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def request_scope(params: dict[str, Any], *ignored: str) -> str:
+    kept = {k: v for k, v in params.items() if k not in ("NextToken", "MaxResults", *ignored)}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:24]
+
+
+class AccountState:
+    """One account: instances per Region, TDGs and numbers (which know their own Region)."""
+
+    def __init__(self) -> None:
+        self.instances: dict[tuple[str, str], Instance] = {}
+        self.tdgs: dict[str, TrafficDistributionGroup] = {}
+        self.numbers: dict[str, Number] = {}
+        self.by_e164: dict[str, str] = {}
+        self.by_target: dict[str, list[str]] = {}  # sorted number ids, visible numbers only
+        self.pending: set[str] = set()
+        self.idempotency: dict[tuple[str, str], tuple[str, Any]] = {}
+
+    def index(self, number: Number) -> None:
+        bisect.insort(self.by_target.setdefault(number.target_arn, []), number.id)
+
+    def unindex(self, number: Number) -> None:
+        ids = self.by_target.get(number.target_arn, [])
+        position = bisect.bisect_left(ids, number.id)
+        if position < len(ids) and ids[position] == number.id:
+            ids.pop(position)
+
+
+@dataclass
+class Settings:
+    async_delay_seconds: float = 0.0
+    fail_next_async: int = 0
+
+
+class ConnectBackend:
+    """The emulated service. `call(operation, account, region, params)` runs one operation."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.accounts: dict[str, AccountState] = {}
+        self.tokens = Tokens()
+        self.settings = Settings()
+
+    def account(self, account_id: str) -> AccountState:
+        return self.accounts.setdefault(account_id, AccountState())
+
+    def implemented(self, operation: str) -> bool:
+        return hasattr(self, f"op_{operation}")
+
+    def call(
+        self,
+        operation: str,
+        account: str,
+        region: str,
+        params: dict[str, Any],
+        invalid: Callable[[str], ApiError],
+    ) -> dict[str, Any]:
+        with self.lock:
+            state = self.account(account)
+            self._settle(state)
+            handler = getattr(self, f"op_{operation}")
+            result: dict[str, Any] = handler(Call(state, account, region, params, invalid))
+            return result
+
+    # ------------------------------------------------------------------ helpers
+    def _async_outcome(self) -> tuple[float, bool]:
+        fails = self.settings.fail_next_async > 0
+        if fails:
+            self.settings.fail_next_async -= 1
+        return self.clock() + self.settings.async_delay_seconds, fails
+
+    def _settle(self, state: AccountState) -> None:
+        now = self.clock()
+        for number_id in list(state.pending):
+            number = state.numbers[number_id]
+            pending = number.pending
+            if pending is None or pending.completes_at > now:
+                continue
+            number.pending = None
+            state.pending.discard(number_id)
+            if pending.fails:
+                number.status = "FAILED"
+                number.message = f"{pending.kind.title()} failed"
+                if pending.kind == "CLAIM":
+                    del state.by_e164[number.e164]
+                continue
+            number.status, number.message = "CLAIMED", None
+            if pending.kind == "CLAIM":
+                number.visible = True
+                state.index(number)
+            elif pending.kind == "MOVE" and pending.target_arn:
+                state.unindex(number)
+                number.target_arn = pending.target_arn
+                number.flows.clear()
+                state.index(number)
+            elif pending.kind == "METADATA":
+                number.description = pending.description
+
+    def _instance(self, call: Call, ident: str, code: str = "ResourceNotFoundException") -> Instance:
+        region = call.region
+        if ident.startswith("arn:"):
+            parsed = parse_arn(ident)
+            if parsed is None or parsed[2] != "instance" or parsed[1] != call.account:
+                raise ApiError(code, f"Instance {ident} not found")
+            region, ident = parsed[0], parsed[3]
+        instance = call.state.instances.get((region, ident))
+        if instance is None or region != call.region:
+            raise ApiError(code, f"Instance {ident} not found in {call.region}")
+        return instance
+
+    def _tdg(self, call: Call, ident: str, code: str = "ResourceNotFoundException") -> TrafficDistributionGroup:
+        by_arn = ident.startswith("arn:")
+        tdg_id = ident.rsplit("/", 1)[-1] if by_arn else ident
+        tdg = call.state.tdgs.get(tdg_id)
+        if tdg is None or (by_arn and tdg.arn != ident):
+            raise ApiError(code, f"Traffic distribution group {ident} not found")
+        if call.region not in self._tdg_regions(call.state, tdg):
+            raise ApiError(code, f"Traffic distribution group {ident} not found in {call.region}")
+        if call.region != tdg.home_region and not by_arn:
+            # From the replica Region a TDG must be named by ARN.
+            raise ApiError(code, f"Traffic distribution group {ident} not found in {call.region}")
+        return tdg
+
+    def _tdg_regions(self, state: AccountState, tdg: TrafficDistributionGroup) -> set[str]:
+        home = state.instances.get((tdg.home_region, tdg.instance_id))
+        return {tdg.home_region, *(home.replica_regions if home else ())}
+
+    def _target(self, call: Call, target_arn: str | None, instance_id: str | None) -> str:
+        """The ARN of the target (instance or TDG) a request names, resolved for this Region."""
+        if target_arn:
+            parsed = parse_arn(target_arn)
+            if parsed is None or parsed[2] not in ("instance", "traffic-distribution-group"):
+                raise call.invalid(f"TargetArn {target_arn} is not an instance or traffic distribution group ARN")
+            if parsed[2] == "instance":
+                return self._instance(call, target_arn).arn
+            return self._tdg(call, target_arn).arn
+        if instance_id:
+            return self._instance(call, instance_id).arn
+        raise call.invalid("TargetArn or InstanceId is required")
+
+    def _target_instance_id(self, call: Call, target_arn: str) -> str:
+        parsed = parse_arn(target_arn)
+        assert parsed is not None
+        if parsed[2] == "instance":
+            return parsed[3]
+        return call.state.tdgs[parsed[3]].instance_id
+
+    def _number(self, call: Call, ident: str) -> Number:
+        number_id = ident.rsplit("/", 1)[-1] if ident.startswith("arn:") else ident
+        number = call.state.numbers.get(number_id)
+        if number is None or (not number.visible and number.status != "IN_PROGRESS"):
+            raise ApiError("ResourceNotFoundException", f"Phone number {ident} not found")
+        if number.region != call.region and not self._reachable_from(call, number):
+            raise ApiError("ResourceNotFoundException", f"Phone number {ident} not found in {call.region}")
+        return number
+
+    def _reachable_from(self, call: Call, number: Number) -> bool:
+        parsed = parse_arn(number.target_arn)
+        if parsed is None or parsed[2] != "traffic-distribution-group":
+            return False
+        tdg = call.state.tdgs.get(parsed[3])
+        return tdg is not None and call.region in self._tdg_regions(call.state, tdg)
+
+    def _idempotent(self, call: Call, operation: str, body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        token = call.params.get("ClientToken")
+        if not token:
+            return body()
+        key = (operation, token)
+        fingerprint = request_scope(call.params)
+        if key in call.state.idempotency:
+            seen, result = call.state.idempotency[key]
+            if seen != fingerprint:
+                raise ApiError("IdempotencyException", "ClientToken was used with different parameters")
+            return dict(result)
+        result = body()
+        call.state.idempotency[key] = (fingerprint, result)
+        return result
+
+    def _page(
+        self, call: Call, items: list[Any], key: Callable[[Any], str], default_max: int
+    ) -> tuple[list[Any], str | None]:
+        """One page of `items` (sorted by `key`) after the cursor in NextToken."""
+        scope = request_scope(call.params)
+        start = 0
+        if call.params.get("NextToken"):
+            after = call.state_tokens_read(self.tokens, scope)
+            start = bisect.bisect_right([key(i) for i in items], after)
+        limit = call.params.get("MaxResults", default_max)
+        page = items[start : start + limit]
+        more = start + limit < len(items)
+        return page, (self.tokens.issue(scope, key(page[-1])) if more and page else None)
+
+    # --------------------------------------------------------------- instances
+    def op_CreateInstance(self, call: Call) -> dict[str, Any]:
+        def create() -> dict[str, Any]:
+            p = call.params
+            alias = p.get("InstanceAlias") or f"instance-{uuid.uuid4().hex[:8]}"
+            if any(i.alias == alias for i in call.state.instances.values()):
+                raise ApiError("InvalidRequestException", f"InstanceAlias {alias} is already in use")
+            ident = str(uuid.uuid4())
+            ready_at, fails = self._async_outcome()
+            instance = Instance(
+                id=ident,
+                arn=connect_arn(call.region, call.account, f"instance/{ident}"),
+                region=call.region,
+                alias=alias,
+                identity_management_type=p["IdentityManagementType"],
+                inbound=p["InboundCallsEnabled"],
+                outbound=p["OutboundCallsEnabled"],
+                created=self.clock(),
+                ready_at=ready_at,
+                fails=fails,
+                tags=dict(p.get("Tags", {})),
+            )
+            call.state.instances[(call.region, ident)] = instance
+            return {"Id": ident, "Arn": instance.arn}
+
+        return self._idempotent(call, "CreateInstance", create)
+
+    def _instance_summary(self, instance: Instance) -> dict[str, Any]:
+        return {
+            "Id": instance.id,
+            "Arn": instance.arn,
+            "IdentityManagementType": instance.identity_management_type,
+            "InstanceAlias": instance.alias,
+            "CreatedTime": instance.created,
+            "ServiceRole": (
+                f"arn:aws:iam::{instance.arn.split(':')[4]}:role/aws-service-role/"
+                "connect.amazonaws.com/AWSServiceRoleForAmazonConnect"
+            ),
+            "InstanceStatus": instance.status(self.clock()),
+            "InboundCallsEnabled": instance.inbound,
+            "OutboundCallsEnabled": instance.outbound,
+            "InstanceAccessUrl": f"https://{instance.alias}.my.connect.aws",
+        }
+
+    def op_ListInstances(self, call: Call) -> dict[str, Any]:
+        instances = sorted(
+            (i for (region, _), i in call.state.instances.items() if region == call.region),
+            key=lambda i: i.id,
+        )
+        page, token = self._page(call, instances, lambda i: i.id, 10)
+        result: dict[str, Any] = {"InstanceSummaryList": [self._instance_summary(i) for i in page]}
+        if token:
+            result["NextToken"] = token
+        return result
+
+    def op_DescribeInstance(self, call: Call) -> dict[str, Any]:
+        instance = self._instance(call, call.params["InstanceId"])
+        summary = self._instance_summary(instance)
+        return {
+            "Instance": {
+                "Id": instance.id,
+                "Arn": instance.arn,
+                "IdentityManagementType": instance.identity_management_type,
+                "InstanceAlias": instance.alias,
+                "CreatedTime": instance.created,
+                "ServiceRole": summary["ServiceRole"],
+                "InstanceStatus": summary["InstanceStatus"],
+                "InboundCallsEnabled": instance.inbound,
+                "OutboundCallsEnabled": instance.outbound,
+                "InstanceAccessUrl": summary["InstanceAccessUrl"],
+                "Tags": instance.tags,
+            }
+        }
+
+    def op_DeleteInstance(self, call: Call) -> dict[str, Any]:
+        instance = self._instance(call, call.params["InstanceId"])
+        state = call.state
+        doomed_targets = {instance.arn}
+        for tdg in list(state.tdgs.values()):
+            if tdg.instance_id == instance.id and tdg.home_region == instance.region:
+                doomed_targets.add(tdg.arn)
+                del state.tdgs[tdg.id]
+        for number in list(state.numbers.values()):
+            if number.target_arn in doomed_targets:
+                self._release(state, number)
+        for other in state.instances.values():
+            if other.id == instance.id:
+                other.replica_regions.discard(instance.region)
+        del state.instances[(instance.region, instance.id)]
+        return {}
+
+    def op_ReplicateInstance(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        instance = self._instance(call, p["InstanceId"])
+        replica_region = p["ReplicaRegion"]
+        if frozenset({call.region, replica_region}) not in REPLICATION_PAIRS:
+            raise ApiError(
+                "InvalidRequestException",
+                f"Replication from {call.region} to {replica_region} is not supported",
+            )
+        if instance.status(self.clock()) != "ACTIVE":
+            raise ApiError("ResourceNotReadyException", f"Instance {instance.id} is not ACTIVE")
+        if instance.replica_regions or (replica_region, instance.id) in call.state.instances:
+            raise ApiError("ResourceConflictException", f"Instance {instance.id} is already replicated")
+        alias = p.get("ReplicaAlias") or f"{instance.alias}-replica"
+        replica = Instance(
+            id=instance.id,
+            arn=connect_arn(replica_region, call.account, f"instance/{instance.id}"),
+            region=replica_region,
+            alias=alias,
+            identity_management_type=instance.identity_management_type,
+            inbound=instance.inbound,
+            outbound=instance.outbound,
+            created=self.clock(),
+            ready_at=self.clock(),
+            replica_regions={call.region},
+        )
+        call.state.instances[(replica_region, instance.id)] = replica
+        instance.replica_regions.add(replica_region)
+        self._new_tdg(call, instance, f"{instance.alias}-default", None, is_default=True, tags={})
+        return {"Id": replica.id, "Arn": replica.arn}
+
+    # --------------------------------------------------------------------- TDGs
+    def _new_tdg(
+        self,
+        call: Call,
+        instance: Instance,
+        name: str,
+        description: str | None,
+        is_default: bool,
+        tags: dict[str, str],
+    ) -> TrafficDistributionGroup:
+        ident = str(uuid.uuid4())
+        ready_at, _ = self._async_outcome()
+        tdg = TrafficDistributionGroup(
+            id=ident,
+            arn=connect_arn(instance.region, call.account, f"traffic-distribution-group/{ident}"),
+            name=name,
+            description=description,
+            instance_id=instance.id,
+            instance_arn=instance.arn,
+            home_region=instance.region,
+            is_default=is_default,
+            ready_at=ready_at,
+            tags=tags,
+        )
+        call.state.tdgs[ident] = tdg
+        return tdg
+
+    def op_CreateTrafficDistributionGroup(self, call: Call) -> dict[str, Any]:
+        def create() -> dict[str, Any]:
+            p = call.params
+            instance = self._instance(call, p["InstanceId"])
+            if not instance.replica_regions:
+                raise ApiError(
+                    "InvalidRequestException",
+                    f"Instance {instance.id} is not replicated: "
+                    "replicate it before creating a traffic distribution group",
+                )
+            if any(t.name == p["Name"] and t.instance_id == instance.id for t in call.state.tdgs.values()):
+                raise ApiError("ResourceConflictException", f"A traffic distribution group named {p['Name']} exists")
+            tdg = self._new_tdg(call, instance, p["Name"], p.get("Description"), False, dict(p.get("Tags", {})))
+            return {"Id": tdg.id, "Arn": tdg.arn}
+
+        return self._idempotent(call, "CreateTrafficDistributionGroup", create)
+
+    def _tdg_summary(self, tdg: TrafficDistributionGroup) -> dict[str, Any]:
+        return {
+            "Id": tdg.id,
+            "Arn": tdg.arn,
+            "Name": tdg.name,
+            "InstanceArn": tdg.instance_arn,
+            "Status": tdg.status(self.clock()),
+            "IsDefault": tdg.is_default,
+        }
+
+    def op_ListTrafficDistributionGroups(self, call: Call) -> dict[str, Any]:
+        instance_id = call.params.get("InstanceId")
+        wanted = None
+        if instance_id:
+            wanted = self._instance(call, instance_id, code="InvalidRequestException").id
+        tdgs = sorted(
+            (
+                t
+                for t in call.state.tdgs.values()
+                if call.region in self._tdg_regions(call.state, t) and wanted in (None, t.instance_id)
+            ),
+            key=lambda t: t.id,
+        )
+        page, token = self._page(call, tdgs, lambda t: t.id, 10)
+        result: dict[str, Any] = {"TrafficDistributionGroupSummaryList": [self._tdg_summary(t) for t in page]}
+        if token:
+            result["NextToken"] = token
+        return result
+
+    def op_DescribeTrafficDistributionGroup(self, call: Call) -> dict[str, Any]:
+        tdg = self._tdg(call, call.params["TrafficDistributionGroupId"])
+        summary = self._tdg_summary(tdg)
+        summary.update({"Description": tdg.description, "Tags": tdg.tags})
+        return {"TrafficDistributionGroup": {k: v for k, v in summary.items() if v is not None}}
+
+    def op_DeleteTrafficDistributionGroup(self, call: Call) -> dict[str, Any]:
+        tdg = self._tdg(call, call.params["TrafficDistributionGroupId"], code="InvalidRequestException")
+        if tdg.is_default:
+            raise ApiError("InvalidRequestException", "The default traffic distribution group cannot be deleted")
+        if call.state.by_target.get(tdg.arn):
+            raise ApiError(
+                "ResourceInUseException",
+                "Release or move the phone numbers claimed to this traffic distribution group first",
+                ResourceType="TRAFFIC_DISTRIBUTION_GROUP",
+                ResourceId=tdg.id,
+            )
+        del call.state.tdgs[tdg.id]
+        return {}
+
+    # ------------------------------------------------------------ phone numbers
+    def op_SearchAvailablePhoneNumbers(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        self._target(call, p.get("TargetArn"), p.get("InstanceId"))
+        scope = request_scope(p)
+        skip = 0
+        if p.get("NextToken"):
+            skip = int(call.state_tokens_read(self.tokens, scope))
+        limit = p.get("MaxResults", 10)
+        found: list[dict[str, str]] = []
+        seen = 0
+        for candidate in numbering.supply(
+            p["PhoneNumberCountryCode"], p["PhoneNumberType"], p.get("PhoneNumberPrefix")
+        ):
+            if candidate in call.state.by_e164:
+                continue
+            seen += 1
+            if seen <= skip:
+                continue
+            found.append(
+                {
+                    "PhoneNumber": candidate,
+                    "PhoneNumberCountryCode": p["PhoneNumberCountryCode"],
+                    "PhoneNumberType": p["PhoneNumberType"],
+                }
+            )
+            if len(found) == limit:
+                break
+        result: dict[str, Any] = {"AvailableNumbersList": found}
+        if len(found) == limit:
+            result["NextToken"] = self.tokens.issue(scope, skip + limit)
+        return result
+
+    def _add_number(
+        self,
+        call: Call,
+        e164: str,
+        country: str,
+        number_type: str,
+        target_arn: str,
+        description: str | None,
+        source_arn: str | None,
+        tags: dict[str, str],
+        asynchronous: bool,
+        index: bool = True,
+    ) -> Number:
+        ident = str(uuid.uuid4())
+        number = Number(
+            id=ident,
+            arn=connect_arn(call.region, call.account, f"phone-number/{ident}"),
+            region=call.region,
+            e164=e164,
+            country=country,
+            type=number_type,
+            target_arn=target_arn,
+            description=description,
+            source_arn=source_arn,
+            tags=tags,
+        )
+        state = call.state
+        state.numbers[ident] = number
+        state.by_e164[e164] = ident
+        if asynchronous:
+            completes_at, fails = self._async_outcome()
+            number.status, number.visible = "IN_PROGRESS", False
+            number.pending = Pending("CLAIM", completes_at, fails)
+            state.pending.add(ident)
+            self._settle(state)
+        elif index:
+            state.index(number)
+        return number
+
+    def op_ClaimPhoneNumber(self, call: Call) -> dict[str, Any]:
+        def claim() -> dict[str, Any]:
+            p = call.params
+            target_arn = self._target(call, p.get("TargetArn"), p.get("InstanceId"))
+            e164 = p["PhoneNumber"]
+            if e164 in call.state.by_e164:
+                raise ApiError("InvalidParameterException", f"PhoneNumber {e164} is not available")
+            kind = numbering.classify(e164)
+            if kind is None:
+                raise ApiError("InvalidParameterException", f"PhoneNumber {e164} is not available")
+            number = self._add_number(
+                call,
+                e164,
+                kind[0],
+                kind[1],
+                target_arn,
+                p.get("PhoneNumberDescription"),
+                None,
+                dict(p.get("Tags", {})),
+                asynchronous=True,
+            )
+            return {"PhoneNumberId": number.id, "PhoneNumberArn": number.arn}
+
+        return self._idempotent(call, "ClaimPhoneNumber", claim)
+
+    def op_ImportPhoneNumber(self, call: Call) -> dict[str, Any]:
+        def import_number() -> dict[str, Any]:
+            p = call.params
+            instance = self._instance(call, p["InstanceId"])
+            source = p["SourcePhoneNumberArn"]
+            parts = source.split(":", 5)
+            if len(parts) != 6 or parts[2] != "sms-voice" or not parts[5].startswith("phone-number/"):
+                raise ApiError(
+                    "InvalidParameterException",
+                    "SourcePhoneNumberArn is not an AWS End User Messaging phone number ARN",
+                )
+            if any(n.source_arn == source for n in call.state.numbers.values() if n.visible):
+                raise ApiError("InvalidParameterException", f"{source} is already imported")
+            digest = int(hashlib.sha256(source.encode()).hexdigest(), 16)
+            e164 = f"+1{numbering.DID_AREA_CODES['US'][digest % 8]}{digest % 10**7:07d}"
+            while e164 in call.state.by_e164:
+                digest += 1
+                e164 = f"+1{numbering.DID_AREA_CODES['US'][digest % 8]}{digest % 10**7:07d}"
+            number = self._add_number(
+                call,
+                e164,
+                "US",
+                "DID",
+                instance.arn,
+                p.get("PhoneNumberDescription"),
+                source,
+                dict(p.get("Tags", {})),
+                asynchronous=True,
+            )
+            return {"PhoneNumberId": number.id, "PhoneNumberArn": number.arn}
+
+        return self._idempotent(call, "ImportPhoneNumber", import_number)
+
+    def _release(self, state: AccountState, number: Number) -> None:
+        if number.visible:
+            state.unindex(number)
+        state.pending.discard(number.id)
+        state.by_e164.pop(number.e164, None)
+        del state.numbers[number.id]
+
+    def _busy(self, number: Number) -> None:
+        if number.pending is not None:
+            raise ApiError(
+                "ResourceInUseException",
+                f"Phone number {number.id} has an operation in progress",
+                ResourceType="PHONE_NUMBER",
+                ResourceId=number.id,
+            )
+
+    def op_ReleasePhoneNumber(self, call: Call) -> dict[str, Any]:
+        number = self._number(call, call.params["PhoneNumberId"])
+        self._busy(number)
+        self._release(call.state, number)
+        return {}
+
+    def op_UpdatePhoneNumber(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        number = self._number(call, p["PhoneNumberId"])
+        self._busy(number)
+        if number.region != call.region:
+            raise ApiError("InvalidParameterException", f"Phone number {number.id} belongs to {number.region}")
+        target_arn = self._target(call, p.get("TargetArn"), p.get("InstanceId"))
+        completes_at, fails = self._async_outcome()
+        number.status = "IN_PROGRESS"
+        number.pending = Pending("MOVE", completes_at, fails, target_arn=target_arn)
+        call.state.pending.add(number.id)
+        self._settle(call.state)
+        return {"PhoneNumberId": number.id, "PhoneNumberArn": number.arn}
+
+    def op_UpdatePhoneNumberMetadata(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        number = self._number(call, p["PhoneNumberId"])
+        self._busy(number)
+        completes_at, fails = self._async_outcome()
+        number.status = "IN_PROGRESS"
+        number.pending = Pending("METADATA", completes_at, fails, description=p.get("PhoneNumberDescription"))
+        call.state.pending.add(number.id)
+        self._settle(call.state)
+        return {}
+
+    def op_DescribePhoneNumber(self, call: Call) -> dict[str, Any]:
+        number = self._number(call, call.params["PhoneNumberId"])
+        summary = self._summary(call, number)
+        summary["Tags"] = number.tags
+        summary["PhoneNumberStatus"] = {"Status": number.status}
+        if number.message:
+            summary["PhoneNumberStatus"]["Message"] = number.message
+        return {"ClaimedPhoneNumberSummary": summary}
+
+    def op_TagResource(self, call: Call) -> dict[str, Any]:
+        arn = call.params["resourceArn"]
+        parsed = parse_arn(arn)
+        resource: Any = None
+        if parsed and parsed[1] == call.account:
+            _, _, kind, ident = parsed
+            if kind == "phone-number":
+                resource = call.state.numbers.get(ident)
+            elif kind == "instance":
+                resource = call.state.instances.get((parsed[0], ident))
+            elif kind == "traffic-distribution-group":
+                resource = call.state.tdgs.get(ident)
+        if resource is None:
+            raise ApiError("ResourceNotFoundException", f"Resource {arn} not found")
+        resource.tags.update(call.params["tags"])
+        return {}
+
+    def _summary(self, call: Call, number: Number) -> dict[str, Any]:
+        summary = {
+            "PhoneNumberId": number.id,
+            "PhoneNumberArn": number.arn,
+            "PhoneNumber": number.e164,
+            "PhoneNumberCountryCode": number.country,
+            "PhoneNumberType": number.type,
+            "TargetArn": number.target_arn,
+            "InstanceId": self._target_instance_id(call, number.target_arn),
+            "PhoneNumberDescription": number.description,
+            "SourcePhoneNumberArn": number.source_arn,
+        }
+        return {k: v for k, v in summary.items() if v is not None}
+
+    def op_ListPhoneNumbersV2(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        state = call.state
+        if p.get("TargetArn") or p.get("InstanceId"):
+            target_arn = self._target(call, p.get("TargetArn"), p.get("InstanceId"))
+            ids: Iterable[str] = state.by_target.get(target_arn, [])
+        else:
+            arns = [i.arn for (region, _), i in state.instances.items() if region == call.region]
+            ids = sorted(n for arn in arns for n in state.by_target.get(arn, []))
+        ids = list(ids) if not isinstance(ids, list) else ids
+        countries = set(p.get("PhoneNumberCountryCodes") or ())
+        types = set(p.get("PhoneNumberTypes") or ())
+        prefix = p.get("PhoneNumberPrefix")
+        prefix = None if prefix is None else "+" + prefix.lstrip("+")
+        scope = request_scope(p)
+        start = 0
+        if p.get("NextToken"):
+            start = bisect.bisect_right(ids, call.state_tokens_read(self.tokens, scope))
+        limit = p.get("MaxResults", 100)
+        page: list[dict[str, Any]] = []
+        position = start
+        while position < len(ids) and len(page) < limit:
+            number = state.numbers[ids[position]]
+            position += 1
+            if countries and number.country not in countries:
+                continue
+            if types and number.type not in types:
+                continue
+            if prefix and not number.e164.startswith(prefix):
+                continue
+            page.append(self._summary(call, number))
+        result: dict[str, Any] = {"ListPhoneNumbersSummaryList": page}
+        if position < len(ids) and page:
+            result["NextToken"] = self.tokens.issue(scope, page[-1]["PhoneNumberId"])
+        return result
+
+    # ------------------------------------------------------------ contact flows
+    def op_AssociatePhoneNumberContactFlow(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        number = self._number(call, p["PhoneNumberId"])
+        instance = self._instance(call, p["InstanceId"])
+        if self._target_instance_id(call, number.target_arn) != instance.id:
+            raise ApiError(
+                "InvalidParameterException", f"Phone number {number.id} is not claimed to instance {instance.id}"
+            )
+        number.flows[instance.id] = p["ContactFlowId"]
+        return {}
+
+    def op_DisassociatePhoneNumberContactFlow(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        number = self._number(call, p["PhoneNumberId"])
+        instance = self._instance(call, p["InstanceId"])
+        if number.flows.pop(instance.id, None) is None:
+            raise ApiError(
+                "ResourceNotFoundException", f"Phone number {number.id} has no contact flow in {instance.id}"
+            )
+        return {}
+
+    def op_ListFlowAssociations(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        instance = self._instance(call, p["InstanceId"])
+        resource_type = p.get("ResourceType")
+        associations = []
+        if resource_type in (None, "VOICE_PHONE_NUMBER"):
+            associations = sorted(
+                (
+                    {"ResourceId": n.arn, "FlowId": n.flows[instance.id], "ResourceType": "VOICE_PHONE_NUMBER"}
+                    for n in call.state.numbers.values()
+                    if instance.id in n.flows
+                ),
+                key=lambda a: a["ResourceId"],
+            )
+        page, token = self._page(call, associations, lambda a: a["ResourceId"], 100)
+        result: dict[str, Any] = {"FlowAssociationSummaryList": page}
+        if token:
+            result["NextToken"] = token
+        return result
+
+    # ------------------------------------------------------------- bulk seeding
+    def seed_numbers(
+        self,
+        account: str,
+        region: str,
+        target_arn: str,
+        count: int,
+        countries: list[str],
+        types: list[str],
+        description_every: int,
+        imported_every: int,
+    ) -> list[str]:
+        """Claim `count` numbers to a target at once, bypassing the API (for large estates)."""
+        with self.lock:
+            state = self.account(account)
+            call = Call(state, account, region, {}, lambda m: ApiError("InvalidParameterException", m))
+            self._target(call, target_arn, None)
+            created = []
+            sequence = len(state.numbers)
+            for index in range(count):
+                country = countries[index % len(countries)]
+                number_type = types[index % len(types)]
+                code = numbering.DIAL_CODES.get(country, "99")
+                while True:
+                    sequence += 1
+                    e164 = f"+{code}9{sequence:0{max(13 - len(code), 9) - 1}d}"[:16]
+                    if e164 not in state.by_e164:
+                        break
+                description = f"Line {sequence}" if description_every and index % description_every == 0 else None
+                source = (
+                    f"arn:aws:sms-voice:{region}:{account}:phone-number/phone-{uuid.uuid4().hex}"
+                    if imported_every and index % imported_every == 0
+                    else None
+                )
+                number = self._add_number(
+                    call,
+                    e164,
+                    country,
+                    number_type,
+                    target_arn,
+                    description,
+                    source,
+                    {},
+                    asynchronous=False,
+                    index=False,
+                )
+                created.append(number.id)
+            listed = state.by_target.setdefault(target_arn, [])
+            listed.extend(created)
+            listed.sort()
+            return created
+
+
+@dataclass
+class Call:
+    """One request: the account's state, who asked, where, and what."""
+
+    state: AccountState
+    account: str
+    region: str
+    params: dict[str, Any]
+    invalid: Callable[[str], ApiError]
+
+    def state_tokens_read(self, tokens: Tokens, scope: str) -> Any:
+        return tokens.read(self.params["NextToken"], scope, self.invalid)

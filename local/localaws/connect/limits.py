@@ -1,0 +1,191 @@
+"""Quotas, injected faults and the request log of the emulated Connect API.
+
+Quotas are token buckets per account, Region and operation (Connect's defaults: 2 requests per
+second, burst 5). Faults are rules matched per request. The log counts every request per
+operation, with throttled and faulted requests counted apart from the ones that were served.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DEFAULT_RATE = 2.0
+DEFAULT_BURST = 5.0
+
+
+@dataclass
+class Bucket:
+    rate: float
+    burst: float
+    tokens: float
+    updated: float
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass
+class QuotaConfig:
+    enabled: bool = True
+    rate: float = DEFAULT_RATE
+    burst: float = DEFAULT_BURST
+    operations: dict[str, dict[str, float]] = field(default_factory=dict)
+    unlimited_access_keys: list[str] = field(default_factory=list)
+
+
+class Quotas:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.config = QuotaConfig()
+        self.buckets: dict[tuple[str, str, str], Bucket] = {}
+
+    def configure(self, changes: dict[str, Any]) -> QuotaConfig:
+        with self.lock:
+            merged = {**asdict(self.config), **changes}
+            self.config = QuotaConfig(**merged)
+            self.buckets.clear()
+            return self.config
+
+    def admit(self, account: str, region: str, operation: str, access_key: str) -> bool:
+        config = self.config
+        if not config.enabled or access_key in config.unlimited_access_keys:
+            return True
+        limits = config.operations.get(operation, {})
+        rate = float(limits.get("rate", config.rate))
+        burst = float(limits.get("burst", config.burst))
+        with self.lock:
+            key = (account, region, operation)
+            bucket = self.buckets.get(key)
+            now = self.clock()
+            if bucket is None:
+                bucket = self.buckets[key] = Bucket(rate, burst, burst, now)
+            return bucket.take(now)
+
+
+@dataclass
+class Fault:
+    """Answer `error` (or only add latency) to matching requests.
+
+    A rule matches an operation (None: any), and optionally a target named anywhere in the
+    request (an instance ID, a TDG or instance ARN). It fires on every match, on the Nth
+    match only (`on_call`), or at random with probability `rate`; `times` bounds how often.
+    """
+
+    error: str | None = None
+    message: str | None = None
+    operation: str | None = None
+    target: str | None = None
+    on_call: int | None = None
+    rate: float | None = None
+    times: int | None = None
+    latency_ms: int = 0
+    seen: int = 0
+    fired: int = 0
+
+    def matches(self, operation: str, params: dict[str, Any]) -> bool:
+        if self.operation and self.operation != operation:
+            return False
+        if self.target:
+            named = [str(v) for v in params.values() if isinstance(v, str)]
+            return any(
+                self.target == v or v.endswith("/" + self.target) or self.target.endswith("/" + v) for v in named
+            )
+        return True
+
+    def fires(self) -> bool:
+        self.seen += 1
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.on_call is not None:
+            hit = self.seen == self.on_call
+        elif self.rate is not None:
+            hit = random.random() < self.rate
+        else:
+            hit = True
+        if hit:
+            self.fired += 1
+        return hit
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rules: list[Fault] = []
+
+    def reset(self) -> None:
+        with self.lock:
+            self.rules = []
+
+    def add(self, rule: Fault) -> None:
+        with self.lock:
+            self.rules.append(rule)
+
+    def check(self, operation: str, params: dict[str, Any], modelled_errors: set[str]) -> tuple[float, Fault | None]:
+        """Latency to add and the fault to answer, if any, for one request."""
+        latency = 0.0
+        with self.lock:
+            for rule in self.rules:
+                if rule.error and rule.error not in modelled_errors | {"ThrottlingException"}:
+                    continue
+                if rule.matches(operation, params) and rule.fires():
+                    latency += rule.latency_ms / 1000
+                    if rule.error:
+                        return latency, rule
+        return latency, None
+
+
+@dataclass
+class LoggedRequest:
+    at: float
+    operation: str
+    account: str
+    region: str
+    access_key: str
+    status: int
+    outcome: str  # ok | throttled | faulted | error
+
+
+class RequestLog:
+    def __init__(self, keep: int = 200_000) -> None:
+        self.lock = threading.Lock()
+        self.entries: deque[LoggedRequest] = deque(maxlen=keep)
+        self.counts: dict[str, Counter[str]] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.counts = {}
+
+    def record(self, entry: LoggedRequest) -> None:
+        with self.lock:
+            self.entries.append(entry)
+            counter = self.counts.setdefault(entry.operation, Counter())
+            counter["calls"] += 1
+            counter[entry.outcome] += 1
+
+    def summary(self, with_entries: bool) -> dict[str, Any]:
+        with self.lock:
+            result: dict[str, Any] = {
+                "operations": {
+                    op: {k: c.get(k, 0) for k in ("calls", "ok", "throttled", "faulted", "error")}
+                    for op, c in sorted(self.counts.items())
+                }
+            }
+            if with_entries:
+                result["entries"] = [asdict(e) for e in self.entries]
+            return result
