@@ -6,6 +6,7 @@ INSTALLED := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI := $(AWSCLI_VENV)/bin/aws
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run test lint typecheck validate unit integration stack bench e2e clean
 
@@ -28,7 +29,7 @@ run: $(INSTALLED)
 	$(BIN)/python -m localaws.walkthrough
 
 ## The whole default test suite: lint, types, template checks, unit and integration tests.
-test: $(INSTALLED) $(AWSCLI) lint typecheck
+test: $(INSTALLED) $(AWSCLI) lint typecheck validate
 	$(BIN)/pytest -m "unit or integration" tests
 
 lint: $(INSTALLED)

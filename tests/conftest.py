@@ -9,6 +9,7 @@ import pytest
 
 from localaws.control import StackControl
 from localaws.stack import LocalStack
+from tests.support.aws_calls import AWS_CALLS
 
 TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -27,6 +28,7 @@ def local_stack() -> Iterator[LocalStack]:
     stack = LocalStack(port=0).start()
     saved = {k: os.environ.get(k) for k in [*TEST_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
     os.environ.update(TEST_ENVIRONMENT, AWS_ENDPOINT_URL=stack.endpoint_url)
+    AWS_CALLS.install()
     try:
         yield stack
     finally:

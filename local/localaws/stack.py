@@ -15,6 +15,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from . import moto_fixes
 from .connect.app import CONTROL_PREFIX, ConnectEmulator, StartResponse, credential_scope
 
 DEFAULT_HOST = "127.0.0.1"
@@ -25,6 +26,7 @@ class LocalStackApp:
     """The WSGI app: one dispatcher in front of moto and the Connect emulator."""
 
     def __init__(self) -> None:
+        moto_fixes.apply()
         self.connect = ConnectEmulator()
         self.moto = DomainDispatcherApplication(create_backend_app)
 

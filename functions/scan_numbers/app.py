@@ -1,0 +1,49 @@
+"""Lambda entry point of the nightly scan: parse the event, run one scan, return its summary."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from numberwatch.dependencies import build_scan_service
+from numberwatch.models import ScanRequest
+from numberwatch.observability import logger, metrics, record_run, tracer
+from numberwatch.service import RunContext
+from numberwatch.settings import Settings
+
+# Parsed once per container: a bad setting fails the cold start, naming the variable.
+SETTINGS = Settings.from_environment(os.environ)
+
+
+class InvalidScanRequest(ValueError):
+    """The event is not a scan request; nothing was read or written."""
+
+
+def parse_request(event: Any) -> ScanRequest:
+    try:
+        request: ScanRequest = parse(event=event, model=ScanRequest)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()
+        )
+        raise InvalidScanRequest(f"invalid scan request: {problems}") from None
+    return request
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.set_correlation_id(context.aws_request_id)
+    request = parse_request(event)
+    service = build_scan_service(SETTINGS, context.get_remaining_time_in_millis)
+    summary = service.run(
+        request, RunContext(run_id=context.aws_request_id, remaining_ms=context.get_remaining_time_in_millis)
+    )
+    record_run(summary)
+    logger.info("Run finished", extra={"summary": summary.model_dump(mode="json", exclude={"preview"})})
+    return summary.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""AWS adapters behind the ports: each takes its boto3 client in its constructor."""

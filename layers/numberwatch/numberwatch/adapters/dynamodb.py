@@ -1,0 +1,436 @@
+"""Snapshot adapter: one DynamoDB table, several item types (single-table design).
+
+| item    | PK                        | SK                         | indexes                                  |
+|---------|---------------------------|----------------------------|------------------------------------------|
+| scope   | SCOPE#<account>#<region>  | #SCOPE                     |                                          |
+| target  | SCOPE#<account>#<region>  | TGT#<target arn>           |                                          |
+| number  | NUM#<number arn>          | NUM                        | ByTargetBucket: TGT#<target> / B#<bb>#id |
+| message | MSG#<account>#<run id>    | <event type>#<message id>  | Unsent (sparse), NumberHistory           |
+| run     | RUN#<account>             | <started at>#<run id>      |                                          |
+| lease   | LEASE#<account>           | LEASE                      |                                          |
+
+Account and Region are part of every key (a number's and a target's ARN carry both). Every
+`write` is one TransactWriteItems with a ConditionCheck on the lease, so a run that lost its
+lease cannot write. Released numbers stay as tombstones (no bucket index entry) so that their
+version, and with it the event id of a later re-claim, keeps counting.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ..events import OutboxMessage
+from ..fingerprint import bucket_of
+from ..models import EventType, PhoneNumber, SnapshotNumber, Target, TargetKind, TargetRecord
+from ..observability import logger
+from ..ports import (
+    DeleteTarget,
+    Lease,
+    LeaseLost,
+    Mutation,
+    PutMessage,
+    PutNumber,
+    PutRun,
+    PutScope,
+    PutTarget,
+    RunRecord,
+    ScopeRecord,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+
+BUCKET_INDEX = "ByTargetBucket"
+UNSENT_INDEX = "Unsent"
+HISTORY_INDEX = "NumberHistory"
+TRANSACTION_LIMIT = 100
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+
+
+class StoreError(Exception):
+    """DynamoDB refused a write for a reason other than the lease."""
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _optional(item: Item, name: str, value: str | None) -> None:
+    if value is not None:
+        item[name] = _s(value)
+
+
+def _text(item: Item, name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None else str(value["S"])
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class DynamoSnapshotStore:
+    max_items_per_write = TRANSACTION_LIMIT - 1  # one slot for the lease check
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.table = table_name
+        self.clock = clock
+        self.sleep = sleep
+
+    # ------------------------------------------------------------- queries
+    def _query(self, **arguments: Any) -> Iterator[Item]:
+        arguments["TableName"] = self.table
+        while True:
+            page = self.client.query(**arguments)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page or arguments.get("Limit"):
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # --------------------------------------------------------------- lease
+    def _lease_key(self, account: str) -> Item:
+        return {"PK": _s(f"LEASE#{account}"), "SK": _s("LEASE")}
+
+    def acquire_lease(self, account: str, owner: str, now: datetime, expires_at: datetime) -> Lease:
+        current = self.client.get_item(TableName=self.table, Key=self._lease_key(account), ConsistentRead=True).get(
+            "Item"
+        )
+        resumed = current is not None and _text(current, "owner") == owner
+        if current is not None and not resumed and int(current["expires_at"]["N"]) > _epoch(now):
+            return self._held(current)
+        started_at = datetime.fromisoformat(str(_text(current, "started_at"))) if resumed and current else now
+        item = {
+            **self._lease_key(account),
+            "owner": _s(owner),
+            "expires_at": _n(_epoch(expires_at)),
+            "started_at": _s(started_at.isoformat()),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":now": _n(_epoch(now)), ":owner": _s(owner)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            latest = self.client.get_item(TableName=self.table, Key=self._lease_key(account), ConsistentRead=True)
+            return self._held(latest["Item"])
+        return Lease(True, owner, expires_at, started_at, resumed)
+
+    def _held(self, item: Item) -> Lease:
+        return Lease(
+            acquired=False,
+            owner=str(_text(item, "owner")),
+            expires_at=datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC),
+            started_at=datetime.fromisoformat(str(_text(item, "started_at"))),
+        )
+
+    def release_lease(self, account: str, owner: str) -> None:
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=self._lease_key(account),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": _s(owner)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            logger.warning("The lease was no longer ours to release")
+
+    # --------------------------------------------------------------- reads
+    def scope(self, account: str, region: str) -> ScopeRecord | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"PK": _s(f"SCOPE#{account}#{region}"), "SK": _s("#SCOPE")}
+        ).get("Item")
+        if item is None:
+            return None
+        return ScopeRecord(account, region, bool(item["baseline_complete"]["BOOL"]))
+
+    def targets(self, account: str, region: str) -> dict[str, TargetRecord]:
+        records = {}
+        for item in self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": _s(f"SCOPE#{account}#{region}"), ":prefix": _s("TGT#")},
+        ):
+            target = Target(
+                arn=item["arn"]["S"],
+                kind=TargetKind(item["target_kind"]["S"]),
+                name=item["name"]["S"],
+                instance_arn=item["instance_arn"]["S"],
+                regions=tuple(r["S"] for r in item["regions"]["L"]),
+            )
+            records[target.arn] = TargetRecord(
+                target=target,
+                buckets={k: v["S"] for k, v in item["buckets"]["M"].items()},
+                count=int(item["count"]["N"]),
+                held_since_run=_text(item, "held_since_run"),
+                held_count=int(item.get("held_count", {"N": "0"})["N"]),
+            )
+        return records
+
+    def bucket(self, target_arn: str, bucket: str) -> dict[str, SnapshotNumber]:
+        items = self._query(
+            IndexName=BUCKET_INDEX,
+            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+            ExpressionAttributeValues={":pk": _s(f"TGT#{target_arn}"), ":prefix": _s(f"B#{bucket}#")},
+        )
+        return {s.number.arn: s for s in map(self._snapshot, items)}
+
+    def target_numbers(self, target_arn: str) -> dict[str, dict[str, SnapshotNumber]]:
+        by_bucket: dict[str, dict[str, SnapshotNumber]] = {}
+        for item in self._query(
+            IndexName=BUCKET_INDEX,
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues={":pk": _s(f"TGT#{target_arn}")},
+        ):
+            snapshot = self._snapshot(item)
+            by_bucket.setdefault(bucket_of(snapshot.number.arn), {})[snapshot.number.arn] = snapshot
+        return by_bucket
+
+    def numbers(self, arns: Sequence[str]) -> dict[str, SnapshotNumber]:
+        found: dict[str, SnapshotNumber] = {}
+        for start in range(0, len(arns), BATCH_GET_LIMIT):
+            keys: list[Item] = [
+                {"PK": _s(f"NUM#{arn}"), "SK": _s("NUM")} for arn in arns[start : start + BATCH_GET_LIMIT]
+            ]
+            attempt = 0
+            while keys:
+                response: Any = self.client.batch_get_item(RequestItems={self.table: {"Keys": keys}})
+                for item in response.get("Responses", {}).get(self.table, []):
+                    snapshot = self._snapshot(item)
+                    found[snapshot.number.arn] = snapshot
+                keys = response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                attempt = self._backoff(attempt) if keys else 0
+        return found
+
+    def run_changes(self, account: str, run_id: str) -> list[dict[str, Any]]:
+        return [
+            json.loads(item["body"]["S"])
+            for item in self._query(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": _s(f"MSG#{account}#{run_id}"),
+                    ":prefix": _s(f"{EventType.NUMBER_CHANGE.value}#"),
+                },
+            )
+        ]
+
+    def recent_runs(self, account: str, limit: int) -> list[RunRecord]:
+        return [
+            RunRecord(
+                account=account,
+                run_id=item["run_id"]["S"],
+                started_at=datetime.fromisoformat(item["started_at"]["S"]),
+                status=item["status"]["S"],
+                summary=json.loads(item["summary"]["S"]),
+            )
+            for item in self._query(
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": _s(f"RUN#{account}")},
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        ]
+
+    def unsent(self, account: str, limit: int) -> list[OutboxMessage]:
+        return [
+            self._message(item)
+            for item in self._query(
+                IndexName=UNSENT_INDEX,
+                KeyConditionExpression="GSI2PK = :pk",
+                ExpressionAttributeValues={":pk": _s(f"UNSENT#{account}")},
+                Limit=limit,
+            )
+        ]
+
+    # -------------------------------------------------------------- writes
+    def write(self, account: str, owner: str, mutations: Sequence[Mutation]) -> None:
+        if len(mutations) > self.max_items_per_write:
+            raise ValueError(f"at most {self.max_items_per_write} items per transaction")
+        items: list[Item] = [
+            {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": self._lease_key(account),
+                    "ConditionExpression": "#owner = :owner AND expires_at > :now",
+                    "ExpressionAttributeNames": {"#owner": "owner"},
+                    "ExpressionAttributeValues": {":owner": _s(owner), ":now": _n(int(self.clock()))},
+                }
+            }
+        ]
+        items.extend(self._operation(account, mutation) for mutation in mutations)
+        try:
+            self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise LeaseLost(f"run {owner} no longer holds the lease of {account}") from exc
+            raise StoreError(f"transaction refused: {exc}") from exc
+
+    def mark_sent(self, account: str, messages: Sequence[OutboxMessage]) -> None:
+        unique = {m.message_id: m for m in messages}
+        requests = [{"PutRequest": {"Item": self._message_item(account, m, unsent=False)}} for m in unique.values()]
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = requests[start : start + BATCH_WRITE_LIMIT]
+            attempt = 0
+            while pending:
+                response = self.client.batch_write_item(RequestItems={self.table: pending})  # type: ignore[dict-item]
+                pending = response.get("UnprocessedItems", {}).get(self.table, [])  # type: ignore[assignment]
+                attempt = self._backoff(attempt) if pending else 0
+
+    def _backoff(self, attempt: int) -> int:
+        self.sleep(min(0.05 * 2**attempt, 2.0))
+        return attempt + 1
+
+    # ------------------------------------------------------------ encoding
+    def _operation(self, account: str, mutation: Mutation) -> Item:
+        if isinstance(mutation, PutNumber):
+            return {"Put": {"TableName": self.table, "Item": self._number_item(mutation)}}
+        if isinstance(mutation, PutTarget):
+            return {"Put": {"TableName": self.table, "Item": self._target_item(account, mutation.record)}}
+        if isinstance(mutation, DeleteTarget):
+            key = {"PK": _s(f"SCOPE#{account}#{mutation.target.home_region}"), "SK": _s(f"TGT#{mutation.target.arn}")}
+            return {"Delete": {"TableName": self.table, "Key": key}}
+        if isinstance(mutation, PutMessage):
+            item = self._message_item(account, mutation.message, unsent=True)
+            return {"Put": {"TableName": self.table, "Item": item}}
+        if isinstance(mutation, PutScope):
+            scope = mutation.scope
+            item = {
+                "PK": _s(f"SCOPE#{scope.account}#{scope.region}"),
+                "SK": _s("#SCOPE"),
+                "baseline_complete": {"BOOL": scope.baseline_complete},
+            }
+            return {"Put": {"TableName": self.table, "Item": item}}
+        if isinstance(mutation, PutRun):
+            run = mutation.run
+            item = {
+                "PK": _s(f"RUN#{run.account}"),
+                "SK": _s(f"{run.started_at.isoformat()}#{run.run_id}"),
+                "run_id": _s(run.run_id),
+                "started_at": _s(run.started_at.isoformat()),
+                "status": _s(run.status),
+                "summary": _s(json.dumps(run.summary)),
+            }
+            return {"Put": {"TableName": self.table, "Item": item}}
+        raise TypeError(f"unknown mutation {mutation!r}")
+
+    def _number_item(self, mutation: PutNumber) -> Item:
+        snapshot = mutation.snapshot
+        number = snapshot.number
+        item: Item = {
+            "PK": _s(f"NUM#{number.arn}"),
+            "SK": _s("NUM"),
+            "arn": _s(number.arn),
+            "id": _s(number.id),
+            "number": _s(number.number),
+            "country": _s(number.country),
+            "type": _s(number.type),
+            "target_arn": _s(number.target_arn),
+            "instance_id": _s(number.instance_id),
+            "version": _n(snapshot.version),
+            "released": {"BOOL": snapshot.released},
+        }
+        _optional(item, "description", number.description)
+        _optional(item, "source_arn", number.source_arn)
+        if snapshot.released:
+            if mutation.expires_at is not None:
+                item["expires_at"] = _n(mutation.expires_at)
+        else:
+            item["GSI1PK"] = _s(f"TGT#{number.target_arn}")
+            item["GSI1SK"] = _s(f"B#{bucket_of(number.arn)}#{number.id}")
+        return item
+
+    def _snapshot(self, item: Item) -> SnapshotNumber:
+        number = PhoneNumber(
+            arn=item["arn"]["S"],
+            id=item["id"]["S"],
+            number=item["number"]["S"],
+            country=item["country"]["S"],
+            type=item["type"]["S"],
+            target_arn=item["target_arn"]["S"],
+            instance_id=item["instance_id"]["S"],
+            description=_text(item, "description"),
+            source_arn=_text(item, "source_arn"),
+        )
+        return SnapshotNumber(number, int(item["version"]["N"]), bool(item["released"]["BOOL"]))
+
+    def _target_item(self, account: str, record: TargetRecord) -> Item:
+        target = record.target
+        item: Item = {
+            "PK": _s(f"SCOPE#{account}#{target.home_region}"),
+            "SK": _s(f"TGT#{target.arn}"),
+            "arn": _s(target.arn),
+            "target_kind": _s(target.kind.value),
+            "name": _s(target.name),
+            "instance_arn": _s(target.instance_arn),
+            "regions": {"L": [_s(r) for r in target.regions]},
+            "buckets": {"M": {k: _s(v) for k, v in record.buckets.items()}},
+            "count": _n(record.count),
+            "held_count": _n(record.held_count),
+        }
+        _optional(item, "held_since_run", record.held_since_run)
+        return item
+
+    def _message_item(self, account: str, message: OutboxMessage, unsent: bool) -> Item:
+        item: Item = {
+            "PK": _s(f"MSG#{account}#{message.run_id}"),
+            "SK": _s(f"{message.event_type.value}#{message.message_id}"),
+            "message_id": _s(message.message_id),
+            "event_type": _s(message.event_type.value),
+            "run_id": _s(message.run_id),
+            "created_at": _s(message.created_at),
+            "body": _s(json.dumps(message.body, separators=(",", ":"))),
+            "email_text": _s(message.email_text),
+            "attributes": {"M": {k: _s(v) for k, v in message.attributes.items()}},
+        }
+        if message.expires_at is not None:
+            item["expires_at"] = _n(message.expires_at)
+        _optional(item, "subject", message.subject)
+        if message.number_arn:
+            item["number_arn"] = _s(message.number_arn)
+            item["GSI3PK"] = _s(f"NUM#{message.number_arn}")
+            item["GSI3SK"] = _s(f"{message.created_at}#{message.message_id}")
+        if unsent:
+            item["GSI2PK"] = _s(f"UNSENT#{account}")
+            item["GSI2SK"] = _s(f"{message.created_at}#{message.message_id}")
+        return item
+
+    def _message(self, item: Item) -> OutboxMessage:
+        return OutboxMessage(
+            message_id=item["message_id"]["S"],
+            event_type=EventType(item["event_type"]["S"]),
+            run_id=item["run_id"]["S"],
+            created_at=item["created_at"]["S"],
+            body=json.loads(item["body"]["S"]),
+            email_text=item["email_text"]["S"],
+            subject=_text(item, "subject"),
+            attributes={k: v["S"] for k, v in item["attributes"]["M"].items()},
+            number_arn=_text(item, "number_arn"),
+            expires_at=int(item["expires_at"]["N"]) if "expires_at" in item else None,
+        )

@@ -1,0 +1,85 @@
+"""Publisher adapter: SNS PublishBatch with `MessageStructure=json`.
+
+PublishBatch answers 200 even when some entries failed, so `Failed` is read and those entries
+are retried with backoff; what still fails is reported back and stays in the outbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..events import OutboxMessage
+from ..observability import logger
+from ..ports import PublishResult
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+
+class SnsPublisher:
+    max_batch = 10
+
+    def __init__(
+        self,
+        client: SNSClient,
+        topic_arn: str,
+        attempts: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.topic_arn = topic_arn
+        self.attempts = attempts
+        self.sleep = sleep
+
+    def publish(self, messages: Sequence[OutboxMessage]) -> PublishResult:
+        if len(messages) > self.max_batch:
+            raise ValueError(f"at most {self.max_batch} messages per batch")
+        waiting = {str(index): message for index, message in enumerate(messages)}
+        result = PublishResult()
+        last_reason: dict[str, str] = {}
+        permanent: dict[str, str] = {}
+        for attempt in range(self.attempts):
+            if attempt:
+                self.sleep(min(0.2 * 2**attempt, 5.0))
+            try:
+                response = self.client.publish_batch(
+                    TopicArn=self.topic_arn,
+                    PublishBatchRequestEntries=[self._entry(entry_id, m) for entry_id, m in waiting.items()],  # type: ignore[misc]
+                )
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("PublishBatch failed; retrying", extra={"attempt": attempt + 1, "error": str(exc)})
+                last_reason.update({m.message_id: str(exc) for m in waiting.values()})
+                continue
+            for success in response.get("Successful", []):
+                result.sent.append(waiting.pop(success["Id"]).message_id)
+            for failure in response.get("Failed", []):
+                reason = f"{failure.get('Code')}: {failure.get('Message', '')}"
+                if failure.get("SenderFault"):
+                    # Our fault (too big, bad attribute): the same entry cannot succeed on a retry.
+                    permanent[waiting.pop(failure["Id"]).message_id] = reason
+                else:
+                    last_reason[waiting[failure["Id"]].message_id] = reason
+            if not waiting:
+                break
+        result.failed = {
+            **permanent,
+            **{m.message_id: last_reason.get(m.message_id, "not published") for m in waiting.values()},
+        }
+        return result
+
+    def _entry(self, entry_id: str, message: OutboxMessage) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "Id": entry_id,
+            "Message": message.envelope(),
+            "MessageStructure": "json",
+            "MessageAttributes": {
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in message.message_attributes().items()
+            },
+        }
+        if message.subject:
+            entry["Subject"] = message.subject
+        return entry

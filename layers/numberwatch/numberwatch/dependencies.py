@@ -1,0 +1,67 @@
+"""Builds the real service: boto3 clients once per container, adapters once per invocation.
+
+Endpoints come from the SDK's own settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>), so the
+local stack needs no code here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
+from .adapters.dynamodb import DynamoSnapshotStore
+from .adapters.identity import CallerAccount
+from .adapters.sns import SnsPublisher
+from .service import ScanService, no_checkpoint
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_connect import ConnectClient
+
+USER_AGENT = "connect-number-watch/0.1"
+
+
+class AwsClients:
+    """The container's clients, made once and reused by every invocation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.gate = CallGate(settings.connect_requests_per_second)
+        base = Config(user_agent_extra=USER_AGENT, connect_timeout=5, read_timeout=30)
+        self.dynamodb = boto3.client("dynamodb", config=base.merge(Config(retries={"mode": "standard"})))
+        self.sns = boto3.client("sns", config=base.merge(Config(retries={"mode": "standard"})))
+        self.account = CallerAccount(boto3.client("sts", config=base))
+        self._connect_config = base.merge(
+            Config(retries={"mode": "adaptive", "total_max_attempts": settings.connect_max_attempts})
+        )
+        self._connect: dict[str, ConnectClient] = {}
+
+    def connect(self, region: str) -> ConnectClient:
+        if region not in self._connect:
+            client = boto3.client("connect", region_name=region, config=self._connect_config)
+            self._connect[region] = self.gate.attach(client)
+        return self._connect[region]
+
+
+@cache
+def aws_clients(settings: Settings) -> AwsClients:
+    return AwsClients(settings)
+
+
+def build_scan_service(
+    settings: Settings, remaining_ms: Callable[[], int], checkpoint: Callable[[str], None] = no_checkpoint
+) -> ScanService:
+    clients = aws_clients(settings)
+    clients.gate.begin(seconds_left_from(remaining_ms, settings.time_reserve_seconds))
+    return ScanService(
+        inventory=ConnectInventory(clients.connect, clients.gate),
+        store=DynamoSnapshotStore(clients.dynamodb, settings.table_name),
+        publisher=SnsPublisher(clients.sns, settings.topic_arn),
+        settings=settings,
+        account_id=clients.account,
+        checkpoint=checkpoint,
+    )

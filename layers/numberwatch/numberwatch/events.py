@@ -1,0 +1,153 @@
+"""The messages a run sends, built from its changes. Pure: no I/O.
+
+Every message is an `OutboxMessage`: written to the snapshot table in the same transaction as
+the change it reports, published afterwards, marked sent. The SNS wire format (one JSON envelope,
+`MessageStructure=json`: `default` JSON for machines, `email` text for people) is in `envelope`.
+
+Per-number event body, schema_version 1:
+    event_id          stable id: the same change resent has the same id
+    event_type        NUMBER_CHANGE
+    change_type       CLAIMED | RELEASED | MOVED | UPDATED
+    phone_number      E.164
+    phone_number_arn  the number's identity (kept across moves)
+    account, region   of the number
+    target_arn        where the number is now (where it was, for RELEASED)
+    before, after     ListPhoneNumbersSummary fields, or null
+    changed_fields    summary field names that differ (UPDATED, MOVED)
+    run_id            the Lambda request id of the run
+    observed_at       UTC, ISO 8601
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import SCHEMA_VERSION, Arn, Change, ChangeType, EventType, PhoneNumber
+
+SNS_MESSAGE_LIMIT = 256 * 1024
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    message_id: str
+    event_type: EventType
+    run_id: str
+    created_at: str
+    body: dict[str, Any]
+    email_text: str
+    subject: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    number_arn: str | None = None
+    expires_at: int | None = None  # kept as history until then (DynamoDB TTL)
+
+    def envelope(self) -> str:
+        """The SNS message for MessageStructure=json."""
+        return envelope(self.body, self.email_text)
+
+    def message_attributes(self) -> dict[str, str]:
+        """Attributes subscribers filter on; SNS rejects empty strings, so those are left out."""
+        return {k: v for k, v in {"event_type": self.event_type.value, **self.attributes}.items() if v}
+
+
+def envelope(body: dict[str, Any], email_text: str) -> str:
+    return json.dumps({"default": json.dumps(body, separators=(",", ":")), "email": email_text})
+
+
+def event_id(change: Change) -> str:
+    """Same change, same id (a resend); a genuine A→B→A→B has distinct versions, so distinct ids."""
+    key = f"{change.number_arn}|{change.change_type.value}|{change.version_before}|{change.version_after}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def describe(change: Change, target_names: dict[str, str]) -> str:
+    """One line for people."""
+    number = change.current
+    name = target_names.get(number.target_arn, number.target_arn)
+    text = f"{number.number}  {number.type} {number.country}"
+    if change.change_type is ChangeType.MOVED and change.before is not None:
+        before = target_names.get(change.before.target_arn, change.before.target_arn)
+        return f"{text}  from {before} to {name}"
+    if change.change_type is ChangeType.UPDATED and change.before is not None and change.after is not None:
+        edits = ", ".join(
+            f"{f}: {_field(change.before, f)!r} -> {_field(change.after, f)!r}" for f in change.changed_fields
+        )
+        return f"{text}  on {name}  ({edits})"
+    preposition = "from" if change.change_type is ChangeType.RELEASED else "on"
+    description = f'  "{number.description}"' if number.description else ""
+    return f"{text}  {preposition} {name}{description}"
+
+
+def _field(number: PhoneNumber, summary_field: str) -> str | None:
+    return number.as_summary().get(summary_field)
+
+
+def number_event(
+    change: Change, account: str, run_id: str, observed_at: str, target_names: dict[str, str]
+) -> OutboxMessage:
+    number = change.current
+    identifier = event_id(change)
+    region = Arn.parse(change.number_arn).region
+    body = {
+        "schema_version": SCHEMA_VERSION,
+        "event_id": identifier,
+        "event_type": EventType.NUMBER_CHANGE.value,
+        "change_type": change.change_type.value,
+        "phone_number": number.number,
+        "phone_number_arn": change.number_arn,
+        "account": account,
+        "region": region,
+        "target_arn": number.target_arn,
+        "before": change.before.as_summary() if change.before else None,
+        "after": change.after.as_summary() if change.after else None,
+        "changed_fields": list(change.changed_fields),
+        "run_id": run_id,
+        "observed_at": observed_at,
+    }
+    return OutboxMessage(
+        message_id=identifier,
+        event_type=EventType.NUMBER_CHANGE,
+        run_id=run_id,
+        created_at=observed_at,
+        body=body,
+        email_text=f"{change.change_type.value}: {describe(change, target_names)}",
+        attributes={
+            "change_type": change.change_type.value,
+            "country": number.country,
+            "number_type": number.type,
+            "account": account,
+            "region": region,
+        },
+        number_arn=change.number_arn,
+    )
+
+
+def change_from_event(body: dict[str, Any]) -> Change:
+    """Read a stored per-number event back (for a digest built after a crash)."""
+
+    def number(summary: dict[str, str] | None) -> PhoneNumber | None:
+        if summary is None:
+            return None
+        return PhoneNumber(
+            arn=summary["PhoneNumberArn"],
+            id=summary["PhoneNumberId"],
+            number=summary["PhoneNumber"],
+            country=summary["PhoneNumberCountryCode"],
+            type=summary["PhoneNumberType"],
+            target_arn=summary["TargetArn"],
+            instance_id=summary.get("InstanceId", ""),
+            description=summary.get("PhoneNumberDescription"),
+            source_arn=summary.get("SourcePhoneNumberArn"),
+        )
+
+    return Change(
+        change_type=ChangeType(body["change_type"]),
+        number_arn=body["phone_number_arn"],
+        before=number(body["before"]),
+        after=number(body["after"]),
+        version_before=0,
+        version_after=0,
+        changed_fields=tuple(body["changed_fields"]),
+    )

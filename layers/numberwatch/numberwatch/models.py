@@ -1,0 +1,237 @@
+"""The scan's vocabulary: numbers, targets, changes, the request that starts a run and the
+summary it returns. Pure Python and pydantic; nothing here talks to AWS."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+SCHEMA_VERSION = 1
+
+_ARN = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):(?P<service>[a-z-]+):(?P<region>[a-z]{2}(-[a-z]+)+-\d):"
+    r"(?P<account>\d{12}):(?P<resource>[a-z-]+)/(?P<id>[A-Za-z0-9_-]+)$"
+)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Arn:
+    """A parsed ARN of any partition (aws, aws-cn, aws-us-gov)."""
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource_type: str
+    resource_id: str
+
+    @classmethod
+    def parse(cls, text: str) -> Arn:
+        match = _ARN.match(text)
+        if match is None:
+            raise ValueError(f"not an ARN: {text!r}")
+        return cls(
+            match["partition"], match["service"], match["region"], match["account"], match["resource"], match["id"]
+        )
+
+
+class TargetKind(StrEnum):
+    INSTANCE = "INSTANCE"
+    TRAFFIC_DISTRIBUTION_GROUP = "TRAFFIC_DISTRIBUTION_GROUP"
+
+
+class ChangeType(StrEnum):
+    CLAIMED = "CLAIMED"
+    RELEASED = "RELEASED"
+    MOVED = "MOVED"
+    UPDATED = "UPDATED"
+
+
+class EventType(StrEnum):
+    NUMBER_CHANGE = "NUMBER_CHANGE"
+    DIGEST = "DIGEST"
+    BASELINE = "BASELINE"
+    SUSPECTED_MASS_RELEASE = "SUSPECTED_MASS_RELEASE"
+
+
+# Messages for people: the email subscription lets these through and nothing else.
+PEOPLE_EVENT_TYPES = (EventType.DIGEST, EventType.BASELINE, EventType.SUSPECTED_MASS_RELEASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An instance or a TDG whose numbers one ListPhoneNumbersV2 listing returns."""
+
+    arn: str
+    kind: TargetKind
+    name: str
+    instance_arn: str
+    # Regions this target was discovered in; a TDG spans two.
+    regions: tuple[str, ...]
+
+    @property
+    def home_region(self) -> str:
+        return Arn.parse(self.arn).region
+
+    @property
+    def account(self) -> str:
+        return Arn.parse(self.arn).account
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """One ListPhoneNumbersSummary, as the API returned it."""
+
+    arn: str
+    id: str
+    number: str
+    country: str
+    type: str
+    target_arn: str
+    instance_id: str
+    description: str | None = None
+    source_arn: str | None = None
+
+    @property
+    def region(self) -> str:
+        return Arn.parse(self.arn).region
+
+    def as_summary(self) -> dict[str, str]:
+        """The API's own field names, empty fields left out."""
+        fields = {
+            "PhoneNumberId": self.id,
+            "PhoneNumberArn": self.arn,
+            "PhoneNumber": self.number,
+            "PhoneNumberCountryCode": self.country,
+            "PhoneNumberType": self.type,
+            "TargetArn": self.target_arn,
+            "InstanceId": self.instance_id,
+            "PhoneNumberDescription": self.description,
+            "SourcePhoneNumberArn": self.source_arn,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotNumber:
+    """A number as the snapshot last recorded it, with its change counter."""
+
+    number: PhoneNumber
+    version: int
+    released: bool = False
+
+    def advanced(self, number: PhoneNumber, released: bool = False) -> SnapshotNumber:
+        return replace(self, number=number, version=self.version + 1, released=released)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    change_type: ChangeType
+    number_arn: str
+    before: PhoneNumber | None
+    after: PhoneNumber | None
+    version_before: int
+    version_after: int
+    changed_fields: tuple[str, ...]
+
+    @property
+    def current(self) -> PhoneNumber:
+        number = self.after or self.before
+        assert number is not None
+        return number
+
+
+@dataclass(frozen=True, slots=True)
+class Unobserved:
+    target_arn: str
+    reason: str
+
+
+@dataclass(slots=True)
+class TargetRecord:
+    """What the snapshot keeps per target: fingerprints per bucket, and any held releases."""
+
+    target: Target
+    buckets: dict[str, str]
+    count: int
+    held_since_run: str | None = None
+    held_count: int = 0
+
+
+@dataclass(slots=True)
+class HeldRelease:
+    target_arn: str
+    count: int
+    of_total: int
+    sample: list[str] = field(default_factory=list)
+
+
+def _target_reference(value: str) -> str:
+    """An instance ID, an instance ARN or a TDG ARN, of any partition."""
+    if _UUID.match(value):
+        return value
+    try:
+        arn = Arn.parse(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is neither an instance ID nor an instance or TDG ARN") from None
+    if arn.service != "connect" or arn.resource_type not in ("instance", "traffic-distribution-group"):
+        raise ValueError(f"{value!r} is not an Amazon Connect instance or traffic distribution group ARN")
+    return value
+
+
+TargetReference = Annotated[str, AfterValidator(_target_reference)]
+
+
+class ScanRequest(BaseModel):
+    """The event that starts a run: the schedule's payload, or a manual invocation's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Literal["schedule", "manual"] = "manual"
+    scheduled_time: datetime | None = None
+    execution_id: str | None = Field(default=None, max_length=200)
+    dry_run: StrictBool = False
+    targets: list[TargetReference] | None = Field(
+        default=None, min_length=1, max_length=500, description="limit the run to these instances / TDGs"
+    )
+
+
+class RunStatus(StrEnum):
+    COMPLETED = "COMPLETED"
+    PARTIAL = "PARTIAL"  # stopped before the deadline, or some targets unobserved
+    SKIPPED = "SKIPPED"  # another run holds the lease
+    DRY_RUN = "DRY_RUN"
+
+
+class RunSummary(BaseModel):
+    """What the function returns, and what the run record keeps."""
+
+    run_id: str
+    status: RunStatus
+    account: str | None = None
+    regions: list[str] = Field(default_factory=list)
+    mode: Literal["BASELINE", "INCREMENTAL", "MIXED", "NONE"] = "NONE"
+    dry_run: bool = False
+    limited_to: list[str] | None = None
+    targets_scanned: int = 0
+    targets_unobserved: list[dict[str, str]] = Field(default_factory=list)
+    targets_not_reached: int = 0
+    numbers_observed: int = 0
+    numbers_by_target: dict[str, int] = Field(default_factory=dict)
+    buckets_reloaded: int = 0
+    changes: dict[str, int] = Field(default_factory=lambda: {t.value: 0 for t in ChangeType})
+    baseline_numbers: int = 0
+    releases_held: int = 0
+    releases_deferred: int = 0
+    messages_published: int = 0
+    messages_pending: int = 0
+    connect_api_calls: int = 0
+    duration_ms: int = 0
+    message: str = ""
+    preview: list[dict[str, Any]] = Field(default_factory=list)

@@ -1,0 +1,35 @@
+"""The one Logger, Tracer and Metrics of the function; everyone imports them from here.
+
+Service name, metrics namespace and log level come from Powertools' own environment variables
+(POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL), set by the template.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .models import RunStatus, RunSummary
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def record_run(summary: RunSummary) -> None:
+    """The run's metrics, from its summary. `SuccessfulRun` feeds the "no run in 26 hours" alarm."""
+    if summary.status in (RunStatus.SKIPPED, RunStatus.DRY_RUN):
+        return
+    count = MetricUnit.Count
+    metrics.add_metric(name="TargetsScanned", unit=count, value=summary.targets_scanned)
+    metrics.add_metric(name="TargetsUnobserved", unit=count, value=len(summary.targets_unobserved))
+    metrics.add_metric(name="NumbersObserved", unit=count, value=summary.numbers_observed)
+    for change_type, value in summary.changes.items():
+        metrics.add_metric(name=f"Numbers{change_type.title()}", unit=count, value=value)
+    metrics.add_metric(name="ReleasesHeld", unit=count, value=summary.releases_held)
+    metrics.add_metric(name="MessagesPending", unit=count, value=summary.messages_pending)
+    metrics.add_metric(name="ConnectApiCalls", unit=count, value=summary.connect_api_calls)
+    metrics.add_metric(name="SuccessfulRun", unit=count, value=1)
+    for target_arn, numbers in summary.numbers_by_target.items():
+        with single_metric(name="NumbersPerTarget", unit=count, value=numbers, namespace=metrics.namespace) as metric:
+            metric.add_dimension(name="Target", value=target_arn.rsplit("/", 1)[-1])

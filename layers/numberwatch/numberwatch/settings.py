@@ -1,0 +1,92 @@
+"""Configuration: environment variables parsed once, at cold start, into a model.
+
+A bad setting stops the function at initialisation with a message that names the variable,
+before anything is read or written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+_REGION_SHAPE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+class ConfigurationError(Exception):
+    """The function's environment is wrong; the message names each bad variable."""
+
+
+@cache
+def connect_regions() -> frozenset[str]:
+    """Every Region where Amazon Connect has an endpoint, in all partitions botocore knows."""
+    import boto3
+
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("connect", partition_name=partition)
+    )
+
+
+def _split_regions(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",")]
+    return value
+
+
+class Settings(BaseModel):
+    """The function's environment. Names are the environment variables'."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
+    topic_arn: str = Field(alias="TOPIC_ARN", pattern=r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$")
+    aws_region: str = Field(alias="AWS_REGION")
+    scan_regions: Annotated[tuple[str, ...], BeforeValidator(_split_regions)] | None = Field(
+        default=None, alias="SCAN_REGIONS"
+    )
+    connect_requests_per_second: float = Field(default=1.0, alias="CONNECT_REQUESTS_PER_SECOND", gt=0, le=100)
+    connect_max_attempts: int = Field(default=8, alias="CONNECT_MAX_ATTEMPTS", ge=1, le=20)
+    mass_release_share: float = Field(default=0.5, alias="MASS_RELEASE_SHARE", gt=0, le=1)
+    mass_release_min_numbers: int = Field(default=10, alias="MASS_RELEASE_MIN_NUMBERS", ge=0)
+    history_retention_days: int = Field(default=400, alias="HISTORY_RETENTION_DAYS", ge=1, le=3650)
+    lease_seconds: int = Field(default=960, alias="LEASE_SECONDS", ge=60, le=7200)
+    time_reserve_seconds: int = Field(default=30, alias="TIME_RESERVE_SECONDS", ge=5, le=600)
+
+    @field_validator("scan_regions")
+    @classmethod
+    def _known_regions(cls, regions: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if regions is None:
+            return None
+        if not regions or any(not r for r in regions):
+            raise ValueError("must be a comma-separated list of Regions, e.g. us-east-1,us-west-2")
+        for region in regions:
+            if not _REGION_SHAPE.match(region):
+                raise ValueError(f"{region!r} is not a Region name")
+            if region not in connect_regions():
+                raise ValueError(f"{region!r} is not a Region where Amazon Connect is available")
+        return tuple(dict.fromkeys(regions))
+
+    @model_validator(mode="after")
+    def _default_regions(self) -> Settings:
+        if self.scan_regions is None:
+            object.__setattr__(self, "scan_regions", (self.aws_region,))
+        return self
+
+    @property
+    def regions(self) -> list[str]:
+        return list(self.scan_regions or [self.aws_region])
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
+        try:
+            return cls.model_validate(dict(environ))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or 'environment'}: {error['msg']}" for error in exc.errors()
+            )
+            raise ConfigurationError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,86 @@
+"""template.yaml as data: CloudFormation short tags read as their long forms, and a small
+resolver for the intrinsic functions the function's environment uses."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@cache
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return loaded
+
+
+def resource(logical_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = template()["Resources"][logical_id]
+    return found
+
+
+def parameter_defaults() -> dict[str, Any]:
+    return {name: spec.get("Default") for name, spec in template()["Parameters"].items()}
+
+
+def resolve(value: Any, refs: dict[str, Any]) -> Any:
+    """Evaluate Ref / If / Equals / Not / Sub against `refs` (parameters, resources, pseudo-parameters)."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key, argument), = value.items()
+        if key == "Ref":
+            return refs[argument]
+        if key == "Fn::If":
+            condition, when_true, when_false = argument
+            return resolve(when_true if resolve(template()["Conditions"][condition], refs) else when_false, refs)
+        if key == "Fn::Equals":
+            return resolve(argument[0], refs) == resolve(argument[1], refs)
+        if key == "Fn::Not":
+            return not resolve(argument[0], refs)
+        if key == "Fn::Sub":
+            text = argument
+            for name, replacement in refs.items():
+                text = text.replace("${" + name + "}", str(replacement))
+            return text
+    return value
+
+
+def function_environment(logical_id: str, refs: dict[str, Any]) -> dict[str, str]:
+    variables = resource(logical_id)["Properties"]["Environment"]["Variables"]
+    merged = {**parameter_defaults(), **refs}
+    return {name: str(resolve(value, merged)) for name, value in variables.items()}
+
+
+def table_definition(logical_id: str = "SnapshotTable") -> dict[str, Any]:
+    """CreateTable arguments from the template's own key schema, so tests and template cannot drift."""
+    properties = resource(logical_id)["Properties"]
+    return {
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"],
+        "BillingMode": properties["BillingMode"],
+    }
