@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from numberwatch.dependencies import build_scan_service
-from numberwatch.models import ScanRequest
 from numberwatch.observability import logger, metrics, record_run, tracer
+from numberwatch.request import parse_scan_request
 from numberwatch.service import RunContext
 from numberwatch.settings import Settings
 
@@ -19,27 +17,12 @@ from numberwatch.settings import Settings
 SETTINGS = Settings.from_environment(os.environ)
 
 
-class InvalidScanRequest(ValueError):
-    """The event is not a scan request; nothing was read or written."""
-
-
-def parse_request(event: Any) -> ScanRequest:
-    try:
-        request: ScanRequest = parse(event=event, model=ScanRequest)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()
-        )
-        raise InvalidScanRequest(f"invalid scan request: {problems}") from None
-    return request
-
-
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(context.aws_request_id)
-    request = parse_request(event)
+    request = parse_scan_request(event)
     service = build_scan_service(SETTINGS, context.get_remaining_time_in_millis)
     summary = service.run(
         request, RunContext(run_id=context.aws_request_id, remaining_ms=context.get_remaining_time_in_millis)

@@ -35,7 +35,7 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 @cache
 def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # a SafeLoader subclass
     return loaded
 
 
@@ -51,7 +51,7 @@ def parameter_defaults() -> dict[str, Any]:
 def resolve(value: Any, refs: dict[str, Any]) -> Any:
     """Evaluate Ref / If / Equals / Not / Sub against `refs` (parameters, resources, pseudo-parameters)."""
     if isinstance(value, dict) and len(value) == 1:
-        (key, argument), = value.items()
+        ((key, argument),) = value.items()
         if key == "Ref":
             return refs[argument]
         if key == "Fn::If":

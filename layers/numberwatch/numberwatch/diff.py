@@ -88,6 +88,7 @@ class TargetPlan:
     changes: list[tuple[SnapshotNumber, Change | None]] = field(default_factory=list)  # None: silent (baseline)
     record: TargetRecord | None = None  # None: delete the target's record
     held: HeldRelease | None = None
+    alert: bool = False  # a new hold: alert people (a retry of the same run already did)
     deferred: int = 0
     baseline_numbers: int = 0
 
@@ -184,6 +185,7 @@ def _release_or_hold(
     )
     confirmed = record is not None and record.held_since_run not in (None, policy.run_id)
     if is_mass and not confirmed:
+        target_plan.alert = record is None or record.held_since_run != policy.run_id
         target_plan.held = HeldRelease(
             target_arn=observation.target.arn,
             count=len(releases),

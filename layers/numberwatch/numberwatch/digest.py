@@ -112,7 +112,8 @@ def build_digest(
     empty = len(envelope(body, "")) + ENVELOPE_RESERVE
     text = _fit(header, sections, footer, SNS_MESSAGE_LIMIT - empty)
     return OutboxMessage(
-        message_id=f"digest-{run_id}",
+        # A retry that found more changes sends a second, fuller digest rather than none.
+        message_id=f"digest-{run_id}-{sum(counts.values())}",
         event_type=EventType.DIGEST,
         run_id=run_id,
         created_at=observed_at,

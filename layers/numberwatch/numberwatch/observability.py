@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import RunStatus, RunSummary
+from .models import Arn, RunStatus, RunSummary
 
 logger = Logger()
 tracer = Tracer()
@@ -32,4 +32,5 @@ def record_run(summary: RunSummary) -> None:
     metrics.add_metric(name="SuccessfulRun", unit=count, value=1)
     for target_arn, numbers in summary.numbers_by_target.items():
         with single_metric(name="NumbersPerTarget", unit=count, value=numbers, namespace=metrics.namespace) as metric:
-            metric.add_dimension(name="Target", value=target_arn.rsplit("/", 1)[-1])
+            arn = Arn.parse(target_arn)
+            metric.add_dimension(name="Target", value=f"{arn.region}/{arn.resource_type}/{arn.resource_id}")

@@ -173,7 +173,13 @@ class ScanService:
 
     # ------------------------------------------------------------------ scan
     def _scan(self, run: _Run) -> None:
-        discoveries = [self.inventory.discover(region) for region in self.settings.regions]
+        discoveries = []
+        for region in self.settings.regions:
+            try:
+                discoveries.append(self.inventory.discover(region))
+            except OutOfTime:
+                run.stopped = True
+                break
         targets = self._targets(run, discoveries)
         discovery_failed = {d.region for d in discoveries if d.failures}
         for discovery in discoveries:
@@ -351,7 +357,7 @@ class ScanService:
                 message = number_event(change, run.account, run.run_id, run.observed_at, run.names)
                 group.append(self._outbox(run, message))
             groups.append(group)
-        if target_plan.held:
+        if target_plan.held and target_plan.alert:
             alert = build_mass_release_alert(run.account, run.run_id, run.observed_at, target_plan.held, run.names)
             groups.append([self._outbox(run, alert)])
         final: Mutation = (
@@ -400,13 +406,15 @@ class ScanService:
                 if not o.vanished and o.target.home_region in completed
             }
             baseline = build_baseline(run.account, run.run_id, run.observed_at, completed, counts, run.names)
-            mutations.append(self._outbox(run, baseline))
+            if not self.store.has_message(run.account, baseline):
+                mutations.append(self._outbox(run, baseline))
             mutations.extend(PutScope(ScopeRecord(run.account, region, True)) for region in completed)
         changes = [change_from_event(body) for body in self.store.run_changes(run.account, run.run_id)]
         digest = build_digest(
             run.account, run.run_id, run.observed_at, changes, run.unobserved, run.held, run.deferred, run.names
         )
-        if digest is not None:
+        if digest is not None and not self.store.has_message(run.account, digest):
+            # A retry of this run after its digest was written must not send it again.
             mutations.append(self._outbox(run, digest))
         summary = run.summary.model_dump(mode="json", exclude={"preview"})
         mutations.append(PutRun(RunRecord(run.account, run.run_id, run.started_at, run.summary.status.value, summary)))

@@ -124,7 +124,7 @@ class ConnectEmulator:
         fault: Fault | None = None
         try:
             params = self.protocol.parse(operation, labels, query, headers, body)
-            latency, fault = self.faults.check(name, params, self.protocol.errors_of(operation))
+            latency, fault = self.faults.check(name, region, params, self.protocol.errors_of(operation))
             if latency:
                 time.sleep(latency)
             if fault is not None:

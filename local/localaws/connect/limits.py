@@ -81,14 +81,15 @@ class Quotas:
 class Fault:
     """Answer `error` (or only add latency) to matching requests.
 
-    A rule matches an operation (None: any), and optionally a target named anywhere in the
-    request (an instance ID, a TDG or instance ARN). It fires on every match, on the Nth
+    A rule matches an operation (None: any), optionally a Region, and optionally a target named
+    anywhere in the request (an instance ID, a TDG or instance ARN). It fires on every match, on the Nth
     match only (`on_call`), or at random with probability `rate`; `times` bounds how often.
     """
 
     error: str | None = None
     message: str | None = None
     operation: str | None = None
+    region: str | None = None
     target: str | None = None
     on_call: int | None = None
     rate: float | None = None
@@ -97,8 +98,10 @@ class Fault:
     seen: int = 0
     fired: int = 0
 
-    def matches(self, operation: str, params: dict[str, Any]) -> bool:
+    def matches(self, operation: str, region: str, params: dict[str, Any]) -> bool:
         if self.operation and self.operation != operation:
+            return False
+        if self.region and self.region != region:
             return False
         if self.target:
             named = [str(v) for v in params.values() if isinstance(v, str)]
@@ -135,14 +138,16 @@ class Faults:
         with self.lock:
             self.rules.append(rule)
 
-    def check(self, operation: str, params: dict[str, Any], modelled_errors: set[str]) -> tuple[float, Fault | None]:
+    def check(
+        self, operation: str, region: str, params: dict[str, Any], modelled_errors: set[str]
+    ) -> tuple[float, Fault | None]:
         """Latency to add and the fault to answer, if any, for one request."""
         latency = 0.0
         with self.lock:
             for rule in self.rules:
                 if rule.error and rule.error not in modelled_errors | {"ThrottlingException"}:
                     continue
-                if rule.matches(operation, params) and rule.fires():
+                if rule.matches(operation, region, params) and rule.fires():
                     latency += rule.latency_ms / 1000
                     if rule.error:
                         return latency, rule

@@ -240,6 +240,14 @@ class DynamoSnapshotStore:
             )
         ]
 
+    def has_message(self, account: str, message: OutboxMessage) -> bool:
+        key = {
+            "PK": _s(f"MSG#{account}#{message.run_id}"),
+            "SK": _s(f"{message.event_type.value}#{message.message_id}"),
+        }
+        found = self.client.get_item(TableName=self.table, Key=key, ProjectionExpression="PK", ConsistentRead=True)
+        return "Item" in found
+
     def recent_runs(self, account: str, limit: int) -> list[RunRecord]:
         return [
             RunRecord(
