@@ -26,7 +26,7 @@ install: $(INSTALLED)
 
 ## The main job on the embedded local AWS stack: no AWS account, no Docker.
 run: $(INSTALLED)
-	$(BIN)/python -m localaws.walkthrough
+	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers $(BIN)/python -m localaws.walkthrough
 
 ## The whole default test suite: lint, types, template checks, unit and integration tests.
 test: $(INSTALLED) $(AWSCLI) lint typecheck validate

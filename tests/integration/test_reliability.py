@@ -18,6 +18,8 @@ import pytest
 
 from localaws.control import StackControl
 from localaws.demo import seed_demo_estate
+from localaws.lambda_runtime import ACCOUNT, Deployment, deploy
+from localaws.template import ROOT
 from numberwatch.dependencies import build_scan_service
 from numberwatch.ports import LeaseLost
 from numberwatch.request import parse_scan_request
@@ -25,8 +27,6 @@ from numberwatch.service import RunContext, utc_now
 from numberwatch.settings import Settings
 from tests.support.aws_calls import AWS_CALLS
 from tests.support.estate import HOME, WEST, Estate, Number
-from tests.support.lambda_runtime import ACCOUNT, Deployment, deploy
-from tests.support.template import ROOT
 
 FAST = {"CONNECT_REQUESTS_PER_SECOND": "100", "CONNECT_MAX_ATTEMPTS": "2"}
 SCHEDULED = json.loads((ROOT / "events" / "scheduled.json").read_text())

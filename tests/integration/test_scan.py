@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from localaws.control import StackControl
+from localaws.lambda_runtime import ACCOUNT, Deployment, cold_start, deploy
+from localaws.template import ROOT, resource
 from numberwatch.request import InvalidScanRequest, parse_scan_request
 from tests.support.aws_calls import AWS_CALLS
 from tests.support.estate import HOME, WEST, Estate
-from tests.support.lambda_runtime import ACCOUNT, Deployment, cold_start, deploy
-from tests.support.template import ROOT, resource
 
 FAST = {"CONNECT_REQUESTS_PER_SECOND": "100"}
 SCHEDULED = json.loads((ROOT / "events" / "scheduled.json").read_text())
@@ -261,8 +261,9 @@ def test_a_malformed_event_is_a_clear_error_with_nothing_read_or_written(
 ) -> None:
     estate.claim(estate.instance("primary")["Arn"], 2)
     AWS_CALLS.clear()
-    with pytest.raises(InvalidScanRequest, match=complaint):
+    with pytest.raises(Exception, match=complaint) as raised:
         deployment.invoke(event, **FAST)
+    assert type(raised.value).__name__ == InvalidScanRequest.__name__
     assert [c for c in AWS_CALLS.calls if c.service in ("connect", "dynamodb", "sns")] == []
     assert deployment.items() == []
 
@@ -280,19 +281,17 @@ def test_a_malformed_event_is_a_clear_error_with_nothing_read_or_written(
 def test_a_bad_configuration_fails_the_cold_start_naming_the_setting(
     deployment: Deployment, change: dict[str, str], named: str
 ) -> None:
-    from numberwatch.settings import ConfigurationError
-
-    with pytest.raises(ConfigurationError, match=named):
+    with pytest.raises(Exception, match=named) as raised:
         cold_start({**deployment.env, **change})
+    assert type(raised.value).__name__ == "ConfigurationError"
 
 
 def test_a_missing_table_name_fails_the_cold_start(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
-    from numberwatch.settings import ConfigurationError
-
     monkeypatch.delenv("TABLE_NAME", raising=False)
     env = {k: v for k, v in deployment.env.items() if k != "TABLE_NAME"}
-    with pytest.raises(ConfigurationError, match="TABLE_NAME"):
+    with pytest.raises(Exception, match="TABLE_NAME") as raised:
         cold_start(env)
+    assert type(raised.value).__name__ == "ConfigurationError"
 
 
 def test_the_scheduled_event_is_what_the_schedule_sends() -> None:

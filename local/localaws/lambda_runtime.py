@@ -1,5 +1,7 @@
-"""Run the real handler as Lambda would: the template's Handler and CodeUri, the layer on the
-path (pyproject's pythonpath), the template's environment, a fresh import per cold start."""
+"""Deploy the template's table and topic into the local stack, and run the real handler as Lambda
+would: the template's Handler and CodeUri, the layer on the path, the template's environment, a
+fresh import per cold start.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from tests.support.template import ROOT, function_environment, resource, table_definition
+from .template import ROOT, function_environment, resource, table_definition
 
 FUNCTION = "ScanNumbersFunction"
 ACCOUNT = "123456789012"
@@ -65,6 +67,9 @@ def cold_start(env: dict[str, str]) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # A new container imports the layer afresh too (Powertools reads its environment at import).
+    for loaded in [m for m in sys.modules if m == "numberwatch" or m.startswith("numberwatch.")]:
+        del sys.modules[loaded]
     with environment(env):
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -92,7 +97,7 @@ class Deployment:
     def received(self, queue: str) -> list[dict[str, Any]]:
         """Every SQS message a subscriber got since the last call: body parsed, attributes flattened."""
         sqs = boto3.client("sqs")
-        messages = []
+        messages: list[dict[str, Any]] = []
         while True:
             batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
             if not batch:

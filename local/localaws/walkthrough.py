@@ -1,0 +1,131 @@
+"""`make run`: the main job on the embedded local AWS stack, no AWS account, no Docker.
+
+Starts the stack, seeds the demo estate, deploys the template's table and topic (with an SQS
+subscriber for machines, and one behind the email subscription's filter for people), runs the
+scan (the baseline), changes the estate through the Connect API (claims 3 numbers, releases 2,
+moves 1 from an instance to a TDG, edits 1 description), runs the scan again, and shows what a
+user gets: the digest email as it would read, the events an SQS subscriber received, the run
+summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import boto3
+
+from .control import StackControl
+from .demo import HOME_REGION, seed_demo_estate
+from .lambda_runtime import Deployment, LambdaContext, deploy
+from .stack import LocalStack
+
+ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_REGION": HOME_REGION,
+    "AWS_DEFAULT_REGION": HOME_REGION,
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+def run_scan(deployment: Deployment) -> dict[str, Any]:
+    """Invoke the handler; its JSON logs and EMF metrics (CloudWatch's business) are not shown."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return deployment.invoke({"source": "schedule"}, LambdaContext(), **QUIET)
+
+
+def heading(text: str) -> None:
+    print(f"\n{'=' * 78}\n{text}\n{'=' * 78}", flush=True)
+
+
+def show_summary(summary: dict[str, Any]) -> None:
+    shown = {k: v for k, v in summary.items() if k not in ("numbers_by_target", "preview")}
+    print(json.dumps(shown, indent=2))
+
+
+def emails(stack: StackControl, deployment: Deployment) -> list[tuple[str, str]]:
+    """(subject, text) of what the email subscription would receive, as SNS would render it."""
+    topic = next(t for t in stack.moto_data()["sns"]["Topic"] if t["arn"] == deployment.topic_arn)
+    rendered = []
+    for _, message, subject, attributes, *_ in topic["sent_notifications"]:
+        if attributes.get("event_type", {}).get("Value") in ("DIGEST", "BASELINE", "SUSPECTED_MASS_RELEASE"):
+            rendered.append((subject, json.loads(message)["email"]))
+    return rendered
+
+
+def main() -> int:
+    started = time.monotonic()
+    os.environ.update(ENVIRONMENT)
+    heading("1. The local AWS stack: moto + the Connect emulator on one loopback endpoint")
+    stack_server = LocalStack(port=0).start()
+    os.environ["AWS_ENDPOINT_URL"] = stack_server.endpoint_url
+    print(f"AWS_ENDPOINT_URL={stack_server.endpoint_url}")
+    control = StackControl(stack_server.endpoint_url)
+
+    heading("2. The demo estate, seeded through the public Connect API")
+    estate = seed_demo_estate(stack_server.endpoint_url)
+    print(estate.summary())
+    print("Connect's default quota (2 requests/s, burst 5) applies to the scan from here on.")
+
+    heading("3. Deploy the template's table and topic; run the scan: the baseline")
+    deployment = deploy()
+    summary = run_scan(deployment)
+    show_summary(summary)
+    baseline_emails = emails(control, deployment)
+    for subject, text in baseline_emails:
+        print(f"\n--- email: {subject}\n{text}")
+    deployment.received(deployment.machines_queue)
+
+    heading("4. Overnight, by hand: claim 3, release 2, move 1 to a TDG, edit 1 description")
+    connect = boto3.client("connect", region_name=HOME_REGION)
+    primary = estate.targets["primary"]
+    offers = connect.search_available_phone_numbers(
+        TargetArn=primary, PhoneNumberCountryCode="US", PhoneNumberType="DID", MaxResults=3
+    )["AvailableNumbersList"]
+    for offer in offers:
+        connect.claim_phone_number(
+            TargetArn=primary, PhoneNumber=offer["PhoneNumber"], PhoneNumberDescription="New line"
+        )
+        print(f"claimed  {offer['PhoneNumber']} to primary")
+    for victim in estate.numbers["branch"][:2]:
+        connect.release_phone_number(PhoneNumberId=victim["id"])
+        print(f"released {victim['arn']}")
+    mover = estate.numbers["primary"][10]
+    connect.update_phone_number(PhoneNumberId=mover["id"], TargetArn=estate.targets["global-tdg"])
+    print(f"moved    {mover['arn']} from primary to global-tdg")
+    edited = estate.numbers["primary"][11]
+    connect.update_phone_number_metadata(PhoneNumberId=edited["id"], PhoneNumberDescription="Billing hotline")
+    print(f"edited   {edited['arn']}: description 'Billing hotline'")
+
+    heading("5. The next night's scan")
+    summary = run_scan(deployment)
+    show_summary(summary)
+
+    heading("6. What people get: the digest email (the only email of the night)")
+    for subject, text in emails(control, deployment)[len(baseline_emails) :]:
+        print(f"Subject: {subject}\n\n{text}")
+
+    heading("7. What machines get: one JSON event per changed number (an SQS subscriber)")
+    for message in deployment.received(deployment.machines_queue):
+        body = message["body"]
+        if body["event_type"] == "NUMBER_CHANGE":
+            print(
+                f"{body['change_type']:<8} {body['phone_number']:<14} event_id={body['event_id']} "
+                f"changed_fields={body['changed_fields']} attributes={message['attributes']}"
+            )
+        else:
+            print(f"{body['event_type']:<8} counts={body.get('counts')}")
+    print(f"\nDone in {time.monotonic() - started:.0f} s. Run `make test` for the whole test suite.")
+    stack_server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

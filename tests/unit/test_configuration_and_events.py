@@ -1,0 +1,86 @@
+"""Settings from the environment, and the incoming event, refused with clear messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from numberwatch.request import InvalidScanRequest, parse_scan_request
+from numberwatch.settings import ConfigurationError, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = {
+    "TABLE_NAME": "numbers",
+    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:numbers",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    settings = Settings.from_environment(GOOD)
+    assert settings.regions == ["us-east-1"]
+    assert settings.connect_requests_per_second == 1.0
+    assert (settings.mass_release_share, settings.mass_release_min_numbers) == (0.5, 10)
+    assert settings.history_retention_days == 400
+    assert settings.lease_seconds > 900
+
+
+def test_regions_are_parsed_and_deduplicated() -> None:
+    settings = Settings.from_environment({**GOOD, "SCAN_REGIONS": "us-east-1, us-west-2,us-east-1"})
+    assert settings.regions == ["us-east-1", "us-west-2"]
+    assert Settings.from_environment({**GOOD, "SCAN_REGIONS": "us-gov-west-1"}).regions == ["us-gov-west-1"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        ({"TABLE_NAME": None}, "TABLE_NAME"),
+        ({"TOPIC_ARN": "not-an-arn"}, "TOPIC_ARN"),
+        ({"SCAN_REGIONS": "us-east-1;eu-west-2"}, "SCAN_REGIONS"),
+        ({"SCAN_REGIONS": "mars-north-1"}, "SCAN_REGIONS"),
+        ({"SCAN_REGIONS": ""}, "SCAN_REGIONS"),
+        ({"CONNECT_REQUESTS_PER_SECOND": "0"}, "CONNECT_REQUESTS_PER_SECOND"),
+        ({"LEASE_SECONDS": "ten"}, "LEASE_SECONDS"),
+    ],
+)
+def test_a_bad_setting_is_named(environment: dict[str, str | None], named: str) -> None:
+    merged = {k: v for k, v in {**GOOD, **environment}.items() if v is not None}
+    with pytest.raises(ConfigurationError, match=named):
+        Settings.from_environment(merged)
+
+
+@pytest.mark.parametrize("name", ["scheduled.json", "dry-run.json", "targets.json"])
+def test_the_shipped_events_parse(name: str) -> None:
+    request = parse_scan_request(json.loads((ROOT / "events" / name).read_text()))
+    assert request.source in ("schedule", "manual")
+
+
+def test_targets_accept_ids_and_arns_of_any_partition() -> None:
+    request = parse_scan_request(
+        {
+            "targets": [
+                "11111111-2222-4333-8444-555555555555",
+                "arn:aws-us-gov:connect:us-gov-west-1:123456789012:instance/11111111-2222-4333-8444-555555555555",
+                "arn:aws-cn:connect:cn-north-1:123456789012:traffic-distribution-group/abc-1",
+            ]
+        }
+    )
+    assert request.targets is not None and len(request.targets) == 3
+
+
+@pytest.mark.parametrize(
+    ("event", "complaint"),
+    [
+        ({"dry_run": 1}, "dry_run"),
+        ({"dry_run": "true"}, "dry_run"),
+        ({"extra": True}, "extra"),
+        ({"targets": []}, "targets"),
+        ({"targets": ["arn:aws:s3:::bucket"]}, "targets.0"),
+        ("text", "event"),
+    ],
+)
+def test_a_malformed_event_is_refused_naming_the_problem(event: object, complaint: str) -> None:
+    with pytest.raises(InvalidScanRequest, match=complaint):
+        parse_scan_request(event)
