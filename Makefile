@@ -22,6 +22,14 @@ $(AWSCLI):
 	$(AWSCLI_VENV)/bin/pip install --quiet --upgrade pip
 	$(AWSCLI_VENV)/bin/pip install --quiet awscli==1.46.3
 
+# checkov has its own dependency tree too.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
+
 install: $(INSTALLED)
 
 ## The main job on the embedded local AWS stack: no AWS account, no Docker.
@@ -39,9 +47,10 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-validate: $(INSTALLED)
+validate: $(INSTALLED) $(CHECKOV)
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
+	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 unit: $(INSTALLED)
 	$(BIN)/pytest -m unit tests
@@ -49,9 +58,13 @@ unit: $(INSTALLED)
 integration: $(INSTALLED) $(AWSCLI)
 	$(BIN)/pytest -m integration tests
 
+## The e2e tier: sam build + sam local invoke against the local stack (Docker; several minutes).
+e2e: $(INSTALLED)
+	bash tests/e2e/run.sh
+
 ## The local AWS stack in the foreground on http://127.0.0.1:4566 (PORT=... to change).
 stack: $(INSTALLED)
 	PYTHONPATH=local $(BIN)/python -m localaws --port $${PORT:-4566} $(if $(SEED),--seed-demo,)
 
 clean:
-	rm -rf $(VENV) $(AWSCLI_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AWSCLI_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]  # the repository: local/localaws/tem
 TEMPLATE = ROOT / "template.yaml"
 
 
+NO_VALUE = object()  # what AWS::NoValue resolves to
+
+
 class _CfnLoader(yaml.SafeLoader):
     pass
 
@@ -53,7 +56,7 @@ def resolve(value: Any, refs: dict[str, Any]) -> Any:
     if isinstance(value, dict) and len(value) == 1:
         ((key, argument),) = value.items()
         if key == "Ref":
-            return refs[argument]
+            return NO_VALUE if argument == "AWS::NoValue" else refs[argument]
         if key == "Fn::If":
             condition, when_true, when_false = argument
             return resolve(when_true if resolve(template()["Conditions"][condition], refs) else when_false, refs)
@@ -70,9 +73,11 @@ def resolve(value: Any, refs: dict[str, Any]) -> Any:
 
 
 def function_environment(logical_id: str, refs: dict[str, Any]) -> dict[str, str]:
+    """The function's environment as CloudFormation would set it (AWS::NoValue leaves a variable out)."""
     variables = resource(logical_id)["Properties"]["Environment"]["Variables"]
     merged = {**parameter_defaults(), **refs}
-    return {name: str(resolve(value, merged)) for name, value in variables.items()}
+    resolved = {name: resolve(value, merged) for name, value in variables.items()}
+    return {name: str(value) for name, value in resolved.items() if value is not NO_VALUE}
 
 
 def table_definition(logical_id: str = "SnapshotTable") -> dict[str, Any]:

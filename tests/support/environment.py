@@ -1,0 +1,36 @@
+"""The environment every test that talks to a local stack runs in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from localaws.stack import LocalStack
+from tests.support.aws_calls import AWS_CALLS
+
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    # botocore >= 1.44 resolves account-based endpoints; the local stack has none.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
+
+@contextmanager
+def pointed_at(stack: LocalStack) -> Iterator[None]:
+    """Test credentials, and every SDK client pointed at `stack` through AWS_ENDPOINT_URL."""
+    saved = {k: os.environ.get(k) for k in [*TEST_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
+    os.environ.update(TEST_ENVIRONMENT, AWS_ENDPOINT_URL=stack.endpoint_url)
+    AWS_CALLS.install()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,0 +1,198 @@
+"""The template, as a security reviewer reads it: every role statement, encryption, durability,
+alarms. The IAM checks run on SAM's own transform of the template (aws-sam-translator)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+
+from localaws.template import resource, template
+from numberwatch.models import PEOPLE_EVENT_TYPES
+
+CONNECT_WRITES = re.compile(
+    r"^connect:(Claim|Release|Update|Delete|Create|Associate|Disassociate|Import|Put|Start|Stop|Tag|Untag|Replicate)"
+)
+NO_RESOURCE_LEVEL = {"connect:ListInstances", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                     "xray:GetSamplingRules", "xray:GetSamplingTargets"}  # fmt: skip
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def transformed(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    document = copy.deepcopy(template())
+    document["Resources"]["ScanNumbersFunction"]["Properties"]["CodeUri"] = "s3://bucket/function.zip"
+    document["Resources"]["NumberWatchLayer"]["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
+    result: dict[str, Any] = transform(document, {}, _NoManagedPolicies())
+    return result
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in role["Properties"].get("Policies", []):
+        found.extend(policy["PolicyDocument"]["Statement"])
+    return found
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def roles(transformed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in transformed["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+
+
+def test_every_statement_of_every_role(transformed: dict[str, Any]) -> None:
+    found = roles(transformed)
+    assert set(found) == {"ScanFunctionRole", "ScanNumbersFunctionNightlyRole"}
+    for role in found.values():
+        assert role["Properties"].get("ManagedPolicyArns", []) == []
+    function = {s.get("Sid"): (sorted(actions(s)), s["Resource"]) for s in statements(found["ScanFunctionRole"])}
+    account_connect = [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:connect:*:${{AWS::AccountId}}:{kind}/*"}
+        for kind in ("instance", "traffic-distribution-group", "phone-number")
+    ]
+    assert function == {
+        "DiscoverInstances": (["connect:ListInstances"], "*"),
+        "ListTrafficDistributionGroupsAndNumbers": (
+            ["connect:ListPhoneNumbersV2", "connect:ListTrafficDistributionGroups"], account_connect
+        ),
+        "SnapshotTable": (
+            sorted(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
+                    "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]),
+            [{"Fn::GetAtt": ["SnapshotTable", "Arn"]}, {"Fn::Sub": "${SnapshotTable.Arn}/index/*"}],
+        ),
+        "PublishChanges": (["sns:Publish"], {"Ref": "NumberTopic"}),
+        "UseTheStackKey": (["kms:Decrypt", "kms:GenerateDataKey"], {"Fn::GetAtt": ["NumberWatchKey", "Arn"]}),
+        "ReportFailedInvocations": (["sqs:SendMessage"], {"Fn::GetAtt": ["FailureQueue", "Arn"]}),
+        "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::Sub": "${ScanFunctionLogs.Arn}"}),
+        "WriteTraces": (
+            sorted(["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets"]),
+            "*",
+        ),
+    }  # fmt: skip
+    schedule = [(actions(s), s["Resource"]) for s in statements(found["ScanNumbersFunctionNightlyRole"])]
+    assert schedule == [
+        (["lambda:InvokeFunction"], {"Fn::GetAtt": ["ScanNumbersFunction", "Arn"]}),
+        (["sqs:SendMessage"], {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}),
+    ]
+
+
+def test_no_role_may_change_connect_and_star_is_only_where_nothing_narrower_exists(transformed: dict[str, Any]) -> None:
+    for role in roles(transformed).values():
+        for statement in statements(role):
+            assert statement["Effect"] == "Allow"
+            for action in actions(statement):
+                assert not CONNECT_WRITES.match(action), action
+                assert "*" not in action, action
+            if statement["Resource"] == "*":
+                assert set(actions(statement)) <= NO_RESOURCE_LEVEL
+
+
+def test_the_function_uses_the_reviewed_role() -> None:
+    assert resource("ScanNumbersFunction")["Properties"]["Role"] == {"Fn::GetAtt": ["ScanFunctionRole", "Arn"]}
+
+
+def test_topics_are_encrypted_with_a_rotating_customer_key_sns_and_alarms_can_use() -> None:
+    key = resource("NumberWatchKey")["Properties"]
+    assert key["EnableKeyRotation"] is True
+    principals = {json.dumps(s["Principal"], sort_keys=True): s for s in key["KeyPolicy"]["Statement"]}
+    for service in ("sns.amazonaws.com", "cloudwatch.amazonaws.com"):
+        statement = principals[json.dumps({"Service": service})]
+        assert set(statement["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    for topic in ("NumberTopic", "OperationsTopic"):
+        assert resource(topic)["Properties"]["KmsMasterKeyId"] == {"Ref": "NumberWatchKey"}
+
+
+def test_the_table_survives_mistakes() -> None:
+    table = resource("SnapshotTable")
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    properties = table["Properties"]
+    assert properties["DeletionProtectionEnabled"] is True
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"]["KMSMasterKeyId"] == {"Ref": "NumberWatchKey"}
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_queues_and_logs_are_encrypted() -> None:
+    for queue in ("FailureQueue", "ScheduleDeadLetterQueue"):
+        assert resource(queue)["Properties"]["SqsManagedSseEnabled"] is True
+    assert resource("ScanFunctionLogs")["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["NumberWatchKey", "Arn"]}
+    assert resource("ScanNumbersFunction")["Properties"]["KmsKeyArn"] == {"Fn::GetAtt": ["NumberWatchKey", "Arn"]}
+
+
+def test_topic_policies_admit_only_this_account_and_require_tls() -> None:
+    for name in ("NumberTopicPolicy", "OperationsTopicPolicy"):
+        policy = resource(name)["Properties"]["PolicyDocument"]["Statement"]
+        allows = [s for s in policy if s["Effect"] == "Allow"]
+        for statement in allows:
+            principal = statement["Principal"]
+            assert principal == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}} or (
+                statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+            )
+        (deny,) = [s for s in policy if s["Effect"] == "Deny"]
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_email_subscription_lets_through_only_messages_for_people() -> None:
+    subscription = resource("AlertEmailSubscription")["Properties"]
+    assert subscription["FilterPolicy"] == {"event_type": [t.value for t in PEOPLE_EVENT_TYPES]}
+    assert subscription["FilterPolicyScope"] == "MessageAttributes"
+
+
+def test_alarms_tell_operators_when_the_scan_is_unhealthy() -> None:
+    alarms = {
+        name: r["Properties"] for name, r in template()["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    watched = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
+    assert {
+        ("AWS/Lambda", "Errors"),
+        ("ConnectNumberWatch", "TargetsUnobserved"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("ConnectNumberWatch", "SuccessfulRun"),
+    } <= watched
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
+    switch = alarms["NoSuccessfulRunAlarm"]
+    assert switch["Period"] * switch["EvaluationPeriods"] == 26 * 3600
+    assert switch["DatapointsToAlarm"] == switch["EvaluationPeriods"]
+    assert (switch["ComparisonOperator"], switch["Threshold"], switch["TreatMissingData"]) == (
+        "LessThanThreshold", 1, "breaching",
+    )  # fmt: skip
+
+
+def test_failed_invocations_are_kept_and_retries_bounded() -> None:
+    properties = resource("ScanNumbersFunction")["Properties"]
+    invoke = properties["EventInvokeConfig"]
+    assert (invoke["MaximumRetryAttempts"], invoke["MaximumEventAgeInSeconds"]) == (2, 3600)
+    assert invoke["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]},
+    }
+    schedule = properties["Events"]["Nightly"]["Properties"]
+    assert schedule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}}
+    assert int(properties["Environment"]["Variables"]["LEASE_SECONDS"]) > int(properties["Timeout"])
+
+
+def test_parameters_are_described_and_outputs_name_what_users_need() -> None:
+    for name, parameter in template()["Parameters"].items():
+        assert parameter.get("Description"), name
+    assert {"NumberTopicArn", "SnapshotTableName", "ScanFunctionName", "FailureQueueUrl",
+            "ScheduleDeadLetterQueueUrl", "OperationsTopicArn"} <= set(template()["Outputs"])  # fmt: skip
