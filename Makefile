@@ -62,9 +62,15 @@ integration: $(INSTALLED) $(AWSCLI)
 e2e: $(INSTALLED)
 	bash tests/e2e/run.sh
 
-## The local AWS stack in the foreground on http://127.0.0.1:4566 (PORT=... to change).
+## The benchmark: 1,000 to 100,000 numbers, three nights, ours against the naive baseline
+## (figures only; writes benchmarks/results/). SIZES=1000,10000 for a shorter run.
+bench: $(INSTALLED)
+	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
+	$(BIN)/python -m benchmarks.run $(if $(SIZES),--sizes $(SIZES),)
+
+## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the demo estate).
 stack: $(INSTALLED)
-	PYTHONPATH=local $(BIN)/python -m localaws --port $${PORT:-4566} $(if $(SEED),--seed-demo,)
+	PYTHONPATH=local $(BIN)/python -m localaws --host $${HOST:-127.0.0.1} --port $${PORT:-4566} $(if $(SEED),--seed-demo,)
 
 clean:
 	rm -rf $(VENV) $(AWSCLI_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

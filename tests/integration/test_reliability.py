@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from localaws.aws_calls import AWS_CALLS
 from localaws.control import StackControl
 from localaws.demo import seed_demo_estate
 from localaws.lambda_runtime import ACCOUNT, Deployment, deploy
@@ -25,7 +26,6 @@ from numberwatch.ports import LeaseLost
 from numberwatch.request import parse_scan_request
 from numberwatch.service import RunContext, utc_now
 from numberwatch.settings import Settings
-from tests.support.aws_calls import AWS_CALLS
 from tests.support.estate import HOME, WEST, Estate, Number
 
 FAST = {"CONNECT_REQUESTS_PER_SECOND": "100", "CONNECT_MAX_ATTEMPTS": "2"}

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from localaws.aws_calls import AWS_CALLS
 from localaws.control import StackControl
 from localaws.lambda_runtime import ACCOUNT, Deployment, cold_start, deploy
 from localaws.template import ROOT, resource
 from numberwatch.request import InvalidScanRequest, parse_scan_request
-from tests.support.aws_calls import AWS_CALLS
 from tests.support.estate import HOME, WEST, Estate
 
 FAST = {"CONNECT_REQUESTS_PER_SECOND": "100"}

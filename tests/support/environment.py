@@ -6,8 +6,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from localaws.aws_calls import AWS_CALLS
 from localaws.stack import LocalStack
-from tests.support.aws_calls import AWS_CALLS
 
 TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",

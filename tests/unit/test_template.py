@@ -196,3 +196,12 @@ def test_parameters_are_described_and_outputs_name_what_users_need() -> None:
         assert parameter.get("Description"), name
     assert {"NumberTopicArn", "SnapshotTableName", "ScanFunctionName", "FailureQueueUrl",
             "ScheduleDeadLetterQueueUrl", "OperationsTopicArn"} <= set(template()["Outputs"])  # fmt: skip
+
+
+def test_env_json_overrides_only_variables_the_template_declares() -> None:
+    # `sam local invoke --env-vars` silently ignores any other name.
+    from localaws.template import ROOT
+
+    declared = set(resource("ScanNumbersFunction")["Properties"]["Environment"]["Variables"])
+    overrides = json.loads((ROOT / "env.json").read_text())["ScanNumbersFunction"]
+    assert set(overrides) <= declared

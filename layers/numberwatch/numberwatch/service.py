@@ -229,7 +229,10 @@ class ScanService:
         self.checkpoint("after_diff")
         if run.request.dry_run:
             return
+        records = {o.target.arn: o.record for o in observations}
         for target_plan in plans:
+            if not target_plan.changes and target_plan.record == records[target_plan.target.arn]:
+                continue  # a quiet target: nothing to write, not even its record
             if not self._apply(run, target_plan):
                 break
         self.checkpoint("after_snapshot_write")

@@ -37,7 +37,7 @@ class AwsCallLog:
         context["recorded_params"] = dict(params)
 
     def _record(self, event_name: str, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        _, service, operation = event_name.split(".", 2)
+        _event, service, operation = event_name.split(".", 2)
         self.calls.append(Call(service, operation, context.get("recorded_params", {}), parsed))
 
     def clear(self) -> None:
