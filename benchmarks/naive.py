@@ -62,7 +62,7 @@ def main(env_path: str) -> int:
     log.install()
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    counts = scan(env["NAIVE_TABLE"], env["TOPIC_ARN"], env["SCAN_REGIONS"].split(","))
+    counts = scan(env["NAIVE_TABLE"], env["NAIVE_TOPIC_ARN"], env["SCAN_REGIONS"].split(","))
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     result: dict[str, Any] = {

@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             estate = build_estate(endpoint, size)
             deployment = deploy()
             naive_table = f"naive-{size}"
+            naive_topic = boto3.client("sns").create_topic(Name=f"naive-{size}")["TopicArn"]
             boto3.client("dynamodb").create_table(
                 TableName=naive_table, BillingMode="PAY_PER_REQUEST",
                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "NUMBERWATCH_ROOT": str(ROOT),
                 "NAIVE_TABLE": naive_table,
+                "NAIVE_TOPIC_ARN": naive_topic,
             }
             if not imports:
                 imports = import_profile(env)
@@ -321,9 +323,18 @@ def main(argv: list[str] | None = None) -> int:
                     row["naive"] = naive
                 rows.append(row)
                 print_row(row, flush=True)
+                write_report(rows, imports, memory_mb)
     finally:
         process.terminate()
         process.wait()
+    report = write_report(rows, imports, memory_mb)
+    plot(report)
+    print("\n" + markdown(report))
+    return 0
+
+
+def write_report(rows: list[dict[str, Any]], imports: dict[str, Any], memory_mb: int) -> dict[str, Any]:
+    """results.json and results.md, rewritten after every night so that a long run leaves figures."""
     report = {
         "measured_on": {
             "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -336,13 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps(report, indent=2))
     (RESULTS / "results.md").write_text(markdown(report))
-    plot(report)
-    print("\n" + markdown(report))
-    return 0
-
-
-def calls_of(result: dict[str, Any], op: str) -> int:
-    return int(result["connect"].get(op, {}).get("ok", 0))
+    return report
 
 
 def connect_total(result: dict[str, Any]) -> int:
