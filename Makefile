@@ -66,7 +66,7 @@ e2e: $(INSTALLED)
 ## (figures only; writes benchmarks/results/). SIZES=1000,10000 for a shorter run.
 bench: $(INSTALLED)
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
-	$(BIN)/python -m benchmarks.run $(if $(SIZES),--sizes $(SIZES),)
+	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run $(if $(SIZES),--sizes $(SIZES),)
 
 ## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the demo estate).
 stack: $(INSTALLED)

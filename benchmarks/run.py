@@ -6,7 +6,7 @@ against the local stack (in another process) under Connect's default quota, and 
 baseline (benchmarks/naive.py). Prints one table; writes benchmarks/results/results.{md,json} and
 one PNG per cost. No assertion on time anywhere: these are figures.
 
-    python -m benchmarks.run [--sizes 1000,10000,100000] [--naive-up-to 10000]
+    PYTHONPATH=local:. python -m benchmarks.run [--sizes 1000,10000,100000] [--naive-up-to 10000]
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
+from localaws.demo import create_instance
+from localaws.lambda_runtime import deploy
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -112,16 +115,8 @@ def build_estate(endpoint: str, size: int) -> Estate:
     control(endpoint, "POST", "/connect-emulator/quotas", {"unlimited_access_keys": [SEEDER]})
     home, west = seeder(HOME), seeder(WEST)
 
-    def instance(client: Any, alias: str) -> dict[str, str]:
-        created: dict[str, str] = client.create_instance(
-            IdentityManagementType="CONNECT_MANAGED",
-            InstanceAlias=alias,
-            InboundCallsEnabled=True,
-            OutboundCallsEnabled=True,
-        )
-        return created
-
-    alpha, bravo, charlie = instance(home, "alpha"), instance(home, "bravo"), instance(west, "charlie")
+    alpha, bravo = create_instance(home, "alpha"), create_instance(home, "bravo")
+    charlie = create_instance(west, "charlie")
     replica = home.replicate_instance(InstanceId=alpha["Id"], ReplicaRegion=WEST)
     default_tdg = home.list_traffic_distribution_groups(InstanceId=alpha["Id"])["TrafficDistributionGroupSummaryList"][
         0
@@ -274,9 +269,6 @@ def main(argv: list[str] | None = None) -> int:
         AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=HOME,
         AWS_REGION=HOME, AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
     )  # fmt: skip
-    sys.path[:0] = [str(ROOT / "local")]
-    from localaws.lambda_runtime import deploy
-
     rows: list[dict[str, Any]] = []
     imports: dict[str, Any] = {}
     try:

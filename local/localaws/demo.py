@@ -68,6 +68,17 @@ def seeding_client(endpoint_url: str, region: str) -> Any:
     )
 
 
+def create_instance(client: Any, alias: str) -> dict[str, str]:
+    """A Connect-managed instance with inbound and outbound calls: its Id and Arn."""
+    created: dict[str, str] = client.create_instance(
+        IdentityManagementType="CONNECT_MANAGED",
+        InstanceAlias=alias,
+        InboundCallsEnabled=True,
+        OutboundCallsEnabled=True,
+    )
+    return created
+
+
 def seed_demo_estate(endpoint_url: str) -> DemoEstate:
     control = StackControl(endpoint_url)
     quotas = control.set_quotas()
@@ -76,18 +87,9 @@ def seed_demo_estate(endpoint_url: str) -> DemoEstate:
     home, west = clients[HOME_REGION], clients[REPLICA_REGION]
     estate = DemoEstate()
 
-    def create(client: Any, alias: str) -> dict[str, str]:
-        created: dict[str, str] = client.create_instance(
-            IdentityManagementType="CONNECT_MANAGED",
-            InstanceAlias=alias,
-            InboundCallsEnabled=True,
-            OutboundCallsEnabled=True,
-        )
-        return created
-
-    primary = create(home, "numberwatch-primary")
-    branch = create(home, "numberwatch-branch")
-    west_instance = create(west, "numberwatch-west")
+    primary = create_instance(home, "numberwatch-primary")
+    branch = create_instance(home, "numberwatch-branch")
+    west_instance = create_instance(west, "numberwatch-west")
     replica = home.replicate_instance(
         InstanceId=primary["Id"], ReplicaRegion=REPLICA_REGION, ReplicaAlias="numberwatch-primary-west"
     )

@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localaws.control import StackControl
-from localaws.demo import REPLICA_REGION
+from localaws.demo import REPLICA_REGION, create_instance
 
 ACCOUNT = "123456789012"
 
@@ -22,16 +22,6 @@ def connect(region: str = "us-east-1", **config: Any) -> Any:
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
     response = excinfo.value.response
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
-
-
-def new_instance(client: Any, alias: str) -> dict[str, str]:
-    created: dict[str, str] = client.create_instance(
-        IdentityManagementType="CONNECT_MANAGED",
-        InstanceAlias=alias,
-        InboundCallsEnabled=True,
-        OutboundCallsEnabled=True,
-    )
-    return created
 
 
 def claim(client: Any, target_arn: str, country: str = "US", number_type: str = "DID", **extra: Any) -> dict[str, str]:
@@ -50,7 +40,7 @@ def list_all(client: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], int]:
 @pytest.fixture
 def instance(stack: StackControl) -> dict[str, str]:
     stack.lift_quotas()
-    return new_instance(connect(), "primary")
+    return create_instance(connect(), "primary")
 
 
 @pytest.mark.parametrize(("count", "pages"), [(999, 1), (1000, 1), (1001, 2), (2500, 3)])
@@ -165,7 +155,7 @@ def test_list_instances_pages_by_ten(stack: StackControl) -> None:
     stack.lift_quotas()
     client = connect()
     for index in range(12):
-        new_instance(client, f"i{index}")
+        create_instance(client, f"i{index}")
     pages = list(client.get_paginator("list_instances").paginate())
     assert [len(p["InstanceSummaryList"]) for p in pages] == [10, 2]
     assert {i["InstanceStatus"] for p in pages for i in p["InstanceSummaryList"]} == {"ACTIVE"}
@@ -174,8 +164,8 @@ def test_list_instances_pages_by_ten(stack: StackControl) -> None:
 def test_listing_with_neither_target_nor_instance_covers_the_region_s_instances(stack: StackControl) -> None:
     stack.lift_quotas()
     client = connect()
-    first, second = new_instance(client, "a"), new_instance(client, "b")
-    west = new_instance(connect(REPLICA_REGION), "w")
+    first, second = create_instance(client, "a"), create_instance(client, "b")
+    west = create_instance(connect(REPLICA_REGION), "w")
     numbers = [claim(client, first["Arn"]), claim(client, second["Arn"])]
     claim(connect(REPLICA_REGION), west["Arn"])
     listed = list_all(client)[0]
@@ -224,8 +214,8 @@ def test_tdgs_need_a_replicated_instance_and_page_by_ten(stack: StackControl, in
 
 def test_moves_keep_id_and_arn_and_stay_in_their_region(stack: StackControl, instance: dict[str, str]) -> None:
     client = connect()
-    other = new_instance(client, "other")
-    west = new_instance(connect(REPLICA_REGION), "west")
+    other = create_instance(client, "other")
+    west = create_instance(connect(REPLICA_REGION), "west")
     number = claim(client, instance["Arn"])
     moved = client.update_phone_number(PhoneNumberId=number["PhoneNumberId"], TargetArn=other["Arn"])
     assert moved == {**moved, "PhoneNumberId": number["PhoneNumberId"], "PhoneNumberArn": number["PhoneNumberArn"]}
@@ -248,7 +238,7 @@ def test_async_changes_pass_through_in_progress_and_can_fail(stack: StackControl
         client.release_phone_number(PhoneNumberId=number["PhoneNumberId"])
     assert error_of(busy)[:2] == ("ResourceInUseException", 409)
     stack.settings(async_delay_seconds=0)
-    other = new_instance(client, "other")
+    other = create_instance(client, "other")
     second = claim(client, instance["Arn"])
     stack.settings(fail_next_async=1)
     client.update_phone_number(PhoneNumberId=second["PhoneNumberId"], TargetArn=other["Arn"])
@@ -300,7 +290,7 @@ def test_state_is_per_account_including_assumed_roles(stack: StackControl, insta
         aws_session_token=credentials["SessionToken"],
     )
     assert other_account.list_instances()["InstanceSummaryList"] == []
-    created = new_instance(other_account, "elsewhere")
+    created = create_instance(other_account, "elsewhere")
     assert ":210987654321:" in created["Arn"]
     assert [i["Id"] for i in connect().list_instances()["InstanceSummaryList"]] == [instance["Id"]]
 
@@ -331,7 +321,7 @@ def test_a_burst_beyond_the_bucket_is_throttled_and_standard_retries_recover(sta
 
 def test_faults_by_target_by_call_and_the_request_log(stack: StackControl, instance: dict[str, str]) -> None:
     client = connect(retries={"mode": "standard", "total_max_attempts": 1})
-    other = new_instance(client, "other")
+    other = create_instance(client, "other")
     stack.clear_requests()
     stack.add_fault(operation="ListPhoneNumbersV2", target=instance["Arn"], error="AccessDeniedException")
     stack.add_fault(operation="ListInstances", error="InternalServiceException", on_call=2)

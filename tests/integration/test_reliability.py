@@ -19,7 +19,7 @@ import pytest
 from localaws.aws_calls import AWS_CALLS
 from localaws.control import StackControl
 from localaws.demo import seed_demo_estate
-from localaws.lambda_runtime import ACCOUNT, Deployment, deploy
+from localaws.lambda_runtime import ACCOUNT, Deployment
 from localaws.template import ROOT
 from numberwatch.dependencies import build_scan_service
 from numberwatch.ports import LeaseLost
@@ -67,16 +67,6 @@ def events_of(deployment: Deployment, queue: str | None = None) -> list[dict[str
 
 def changes(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [b for b in bodies if b["event_type"] == "NUMBER_CHANGE"]
-
-
-@pytest.fixture
-def estate(stack: StackControl) -> Estate:
-    return Estate(stack)
-
-
-@pytest.fixture
-def deployment(stack: StackControl) -> Deployment:
-    return deploy()
 
 
 def baseline(deployment: Deployment) -> None:

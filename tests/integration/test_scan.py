@@ -9,7 +9,7 @@ import pytest
 
 from localaws.aws_calls import AWS_CALLS
 from localaws.control import StackControl
-from localaws.lambda_runtime import ACCOUNT, Deployment, cold_start, deploy
+from localaws.lambda_runtime import ACCOUNT, Deployment, cold_start
 from localaws.template import ROOT, resource
 from numberwatch.request import InvalidScanRequest, parse_scan_request
 from tests.support.estate import HOME, WEST, Estate
@@ -27,16 +27,6 @@ def by_type(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     for event in events:
         grouped.setdefault(event["change_type"], []).append(event)
     return grouped
-
-
-@pytest.fixture
-def estate(stack: StackControl) -> Estate:
-    return Estate(stack)
-
-
-@pytest.fixture
-def deployment(stack: StackControl) -> Deployment:
-    return deploy()
 
 
 def test_the_first_run_records_a_baseline_and_sends_one_summary(estate: Estate, deployment: Deployment) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from localaws.aws_calls import AWS_CALLS
+from localaws.lambda_runtime import environment
 from localaws.stack import LocalStack
 
 TEST_ENVIRONMENT = {
@@ -23,14 +23,6 @@ TEST_ENVIRONMENT = {
 @contextmanager
 def pointed_at(stack: LocalStack) -> Iterator[None]:
     """Test credentials, and every SDK client pointed at `stack` through AWS_ENDPOINT_URL."""
-    saved = {k: os.environ.get(k) for k in [*TEST_ENVIRONMENT, "AWS_ENDPOINT_URL"]}
-    os.environ.update(TEST_ENVIRONMENT, AWS_ENDPOINT_URL=stack.endpoint_url)
     AWS_CALLS.install()
-    try:
+    with environment({**TEST_ENVIRONMENT, "AWS_ENDPOINT_URL": stack.endpoint_url}):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

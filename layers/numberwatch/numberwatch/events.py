@@ -127,26 +127,11 @@ def number_event(
 def change_from_event(body: dict[str, Any]) -> Change:
     """Read a stored per-number event back (for a digest built after a crash)."""
 
-    def number(summary: dict[str, str] | None) -> PhoneNumber | None:
-        if summary is None:
-            return None
-        return PhoneNumber(
-            arn=summary["PhoneNumberArn"],
-            id=summary["PhoneNumberId"],
-            number=summary["PhoneNumber"],
-            country=summary["PhoneNumberCountryCode"],
-            type=summary["PhoneNumberType"],
-            target_arn=summary["TargetArn"],
-            instance_id=summary.get("InstanceId", ""),
-            description=summary.get("PhoneNumberDescription"),
-            source_arn=summary.get("SourcePhoneNumberArn"),
-        )
-
     return Change(
         change_type=ChangeType(body["change_type"]),
         number_arn=body["phone_number_arn"],
-        before=number(body["before"]),
-        after=number(body["after"]),
+        before=PhoneNumber.from_summary(body["before"]) if body["before"] else None,
+        after=PhoneNumber.from_summary(body["after"]) if body["after"] else None,
         version_before=0,
         version_after=0,
         changed_fields=tuple(body["changed_fields"]),

@@ -4,6 +4,7 @@ summary it returns. Pure Python and pydantic; nothing here talks to AWS."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -101,6 +102,21 @@ class PhoneNumber:
     @property
     def region(self) -> str:
         return Arn.parse(self.arn).region
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any]) -> PhoneNumber:
+        """From the API's ListPhoneNumbersSummary fields (what as_summary gives back)."""
+        return cls(
+            arn=summary["PhoneNumberArn"],
+            id=summary["PhoneNumberId"],
+            number=summary["PhoneNumber"],
+            country=summary["PhoneNumberCountryCode"],
+            type=summary["PhoneNumberType"],
+            target_arn=summary["TargetArn"],
+            instance_id=summary.get("InstanceId", ""),
+            description=summary.get("PhoneNumberDescription"),
+            source_arn=summary.get("SourcePhoneNumberArn"),
+        )
 
     def as_summary(self) -> dict[str, str]:
         """The API's own field names, empty fields left out."""

@@ -72,20 +72,6 @@ def _reason(operation: str, exc: Exception) -> str:
     return f"{operation}: {type(exc).__name__}: {exc}"
 
 
-def _number(summary: dict[str, Any]) -> PhoneNumber:
-    return PhoneNumber(
-        arn=summary["PhoneNumberArn"],
-        id=summary["PhoneNumberId"],
-        number=summary["PhoneNumber"],
-        country=summary["PhoneNumberCountryCode"],
-        type=summary["PhoneNumberType"],
-        target_arn=summary["TargetArn"],
-        instance_id=summary.get("InstanceId", ""),
-        description=summary.get("PhoneNumberDescription"),
-        source_arn=summary.get("SourcePhoneNumberArn"),
-    )
-
-
 class ConnectInventory:
     def __init__(self, client_for: Callable[[str], ConnectClient], gate: CallGate) -> None:
         self.client_for = client_for
@@ -155,7 +141,7 @@ class ConnectInventory:
                 arguments["NextToken"] = token
             page = client.list_phone_numbers_v2(**arguments)
             for summary in page.get("ListPhoneNumbersSummaryList", []):
-                yield _number(dict(summary))
+                yield PhoneNumber.from_summary(summary)
             token = page.get("NextToken")
             if not token:
                 return
