@@ -9,17 +9,11 @@ get_item and one put_item per number, one publish per change. Run in its own pro
 from __future__ import annotations
 
 import json
-import os
-import resource
 import sys
-import time
-from pathlib import Path
-from typing import Any
 
 import boto3
 
-from benchmarks.handler_process import dynamodb_stats, sns_stats
-from localaws.aws_calls import AwsCallLog
+from benchmarks.handler_process import measured
 
 
 def scan(table: str, topic_arn: str, regions: list[str]) -> dict[str, int]:
@@ -56,25 +50,10 @@ def scan(table: str, topic_arn: str, regions: list[str]) -> dict[str, int]:
 
 
 def main(env_path: str) -> int:
-    env = json.loads(Path(env_path).read_text())
-    os.environ.update(env)
-    log = AwsCallLog()
-    log.install()
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.perf_counter()
-    counts = scan(env["NAIVE_TABLE"], env["NAIVE_TOPIC_ARN"], env["SCAN_REGIONS"].split(","))
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    result: dict[str, Any] = {
-        "summary": counts,
-        "wall_seconds": wall,
-        "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "peak_rss_mb": after.ru_maxrss / 1024,
-        "dynamodb": dynamodb_stats(log),
-        "sns": sns_stats(log),
-    }
-    print("BENCH " + json.dumps(result))
-    return 0
+    return measured(
+        env_path,
+        lambda env: {"summary": scan(env["NAIVE_TABLE"], env["NAIVE_TOPIC_ARN"], env["SCAN_REGIONS"].split(","))},
+    )
 
 
 if __name__ == "__main__":
