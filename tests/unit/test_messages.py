@@ -31,7 +31,7 @@ def test_a_number_event_omits_empty_attributes_and_carries_its_region() -> None:
     assert "country" not in message.message_attributes()
     assert message.message_attributes()["event_type"] == "NUMBER_CHANGE"
     assert message.body["region"] == "us-east-1"
-    envelope = json.loads(message.envelope())
+    envelope = json.loads(message.envelope)
     assert json.loads(envelope["default"]) == message.body
     assert envelope["email"].startswith("CLAIMED: +1206")
 
@@ -64,7 +64,7 @@ def test_a_huge_digest_is_cut_to_fit_sns_with_a_count_of_the_rest() -> None:
     changes = [claimed(i, description="x" * 200) for i in range(20_000)]
     digest = build_digest(ACCOUNT, "run-1", "t", changes, [], [], 0, {})
     assert digest is not None
-    envelope = digest.envelope().encode()
+    envelope = digest.envelope.encode()
     assert len(envelope) < SNS_MESSAGE_LIMIT - 1024
     assert "more (every change is also sent as its own JSON event)" in digest.email_text
     assert digest.body["counts"]["CLAIMED"] == 20_000

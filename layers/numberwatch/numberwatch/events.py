@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .models import SCHEMA_VERSION, Arn, Change, ChangeType, EventType, PhoneNumber
@@ -43,8 +44,9 @@ class OutboxMessage:
     number_arn: str | None = None
     expires_at: int | None = None  # kept as history until then (DynamoDB TTL)
 
+    @cached_property
     def envelope(self) -> str:
-        """The SNS message for MessageStructure=json."""
+        """The SNS message for MessageStructure=json (sized for batching, then sent: built once)."""
         return envelope(self.body, self.email_text)
 
     def message_attributes(self) -> dict[str, str]:

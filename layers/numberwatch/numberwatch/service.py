@@ -467,7 +467,7 @@ def batches(
     batch: list[OutboxMessage] = []
     used = 0
     for message in messages:
-        length = len(message.envelope().encode())
+        length = len(message.envelope.encode())
         if batch and (len(batch) == size or used + length > byte_limit):
             yield batch
             batch, used = [], 0

@@ -73,7 +73,7 @@ class SnsPublisher:
     def _entry(self, entry_id: str, message: OutboxMessage) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "Id": entry_id,
-            "Message": message.envelope(),
+            "Message": message.envelope,
             "MessageStructure": "json",
             "MessageAttributes": {
                 name: {"DataType": "String", "StringValue": value}
