@@ -361,3 +361,11 @@ def test_moto_services_answer_through_the_same_endpoint(stack: StackControl) -> 
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
     sns.publish(TopicArn=topic, Message="hello")
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=queue)["Messages"]] == ["hello"]
+
+
+def test_added_latency_delays_but_does_not_fail(stack: StackControl) -> None:
+    stack.add_fault(operation="ListInstances", latency_ms=50, times=1)
+    assert connect().list_instances()["InstanceSummaryList"] == []
+    (rule,) = stack.faults()
+    assert (rule["seen"], rule["fired"]) == (1, 1)
+    assert stack.requests()["operations"]["ListInstances"]["ok"] == 1
