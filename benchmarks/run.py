@@ -499,7 +499,7 @@ def plot(report: dict[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # type: ignore[import-untyped,unused-ignore]
+    import matplotlib.pyplot as plt
 
     figures: dict[str, tuple[str, Callable[[dict[str, Any]], float]]] = {
         "connect_calls": ("Connect calls", lambda r: connect_total(r)),
