@@ -205,3 +205,12 @@ def test_env_json_overrides_only_variables_the_template_declares() -> None:
     declared = set(resource("ScanNumbersFunction")["Properties"]["Environment"]["Variables"])
     overrides = json.loads((ROOT / "env.json").read_text())["ScanNumbersFunction"]
     assert set(overrides) <= declared
+
+
+def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
+    body = resource("OperationsDashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    document = json.loads(body.replace("${AWS::Region}", "us-east-1").replace("${ScanNumbersFunction}", "fn"))
+    shown = {metric[1] for widget in document["widgets"] for metric in widget["properties"]["metrics"]}
+    emitted = {"NumbersClaimed", "NumbersReleased", "NumbersMoved", "NumbersUpdated", "ReleasesHeld", "SuccessfulRun",
+               "TargetsUnobserved", "MessagesPending", "NumbersObserved", "ConnectApiCalls", "TargetsScanned"}  # fmt: skip
+    assert emitted <= shown
