@@ -211,6 +211,8 @@ def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
     body = resource("OperationsDashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     document = json.loads(body.replace("${AWS::Region}", "us-east-1").replace("${ScanNumbersFunction}", "fn"))
     shown = {metric[1] for widget in document["widgets"] for metric in widget["properties"]["metrics"]}
-    emitted = {"NumbersClaimed", "NumbersReleased", "NumbersMoved", "NumbersUpdated", "ReleasesHeld", "SuccessfulRun",
-               "TargetsUnobserved", "MessagesPending", "NumbersObserved", "ConnectApiCalls", "TargetsScanned"}  # fmt: skip
+    emitted = {
+        "NumbersClaimed", "NumbersReleased", "NumbersMoved", "NumbersUpdated", "ReleasesHeld", "SuccessfulRun",
+        "TargetsUnobserved", "MessagesPending", "NumbersObserved", "ConnectApiCalls", "TargetsScanned",
+    }  # fmt: skip
     assert emitted <= shown
