@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from .events import SNS_MESSAGE_LIMIT, OutboxMessage, describe, envelope
 from .models import SCHEMA_VERSION, Change, ChangeType, EventType, HeldRelease, Unobserved
@@ -30,6 +31,17 @@ def subject(counts: Counter[ChangeType], account: str, unobserved: int = 0, held
         parts.append(f"{held} releases held")
     text = f"Connect numbers: {', '.join(parts)} in {account}"
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+
+
+def _common(event_type: EventType, account: str, run_id: str, observed_at: str) -> dict[str, Any]:
+    """The fields every message for people starts with."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "event_type": event_type.value,
+        "account": account,
+        "run_id": run_id,
+        "observed_at": observed_at,
+    }
 
 
 def _escaped_length(line: str) -> int:
@@ -85,11 +97,7 @@ def build_digest(
     if not any(counts.values()) and not unobserved and not held and not deferred:
         return None
     body = {
-        "schema_version": SCHEMA_VERSION,
-        "event_type": EventType.DIGEST.value,
-        "account": account,
-        "run_id": run_id,
-        "observed_at": observed_at,
+        **_common(EventType.DIGEST, account, run_id, observed_at),
         "counts": {t.value: counts[t] for t in DIGEST_ORDER},
         "unobserved_targets": [{"target_arn": u.target_arn, "reason": u.reason} for u in unobserved],
         "held_releases": [{"target_arn": h.target_arn, "count": h.count, "of_total": h.of_total} for h in held],
@@ -134,12 +142,8 @@ def build_baseline(
 ) -> OutboxMessage:
     total = sum(counts_by_target.values())
     body = {
-        "schema_version": SCHEMA_VERSION,
-        "event_type": EventType.BASELINE.value,
-        "account": account,
+        **_common(EventType.BASELINE, account, run_id, observed_at),
         "regions": regions,
-        "run_id": run_id,
-        "observed_at": observed_at,
         "numbers": total,
         "targets": [{"target_arn": arn, "numbers": count} for arn, count in sorted(counts_by_target.items())],
     }
@@ -166,11 +170,7 @@ def build_mass_release_alert(
 ) -> OutboxMessage:
     name = target_names.get(held.target_arn, held.target_arn)
     body = {
-        "schema_version": SCHEMA_VERSION,
-        "event_type": EventType.SUSPECTED_MASS_RELEASE.value,
-        "account": account,
-        "run_id": run_id,
-        "observed_at": observed_at,
+        **_common(EventType.SUSPECTED_MASS_RELEASE, account, run_id, observed_at),
         "target_arn": held.target_arn,
         "missing": held.count,
         "of_total": held.of_total,
