@@ -225,7 +225,7 @@ class ScanService:
         )
         elsewhere = self.store.numbers(sorted(arrivals_of(o for o in observations if not o.baseline)))
         plans = plan(observations, elsewhere, policy)
-        self._summarise(run, observations, plans, baseline_regions)
+        self._summarise(run, observations, plans)
         self.checkpoint("after_diff")
         if run.request.dry_run:
             return
@@ -302,9 +302,7 @@ class ScanService:
             )
         return observations
 
-    def _summarise(
-        self, run: _Run, observations: list[Observation], plans: list[TargetPlan], baseline_regions: set[str]
-    ) -> None:
+    def _summarise(self, run: _Run, observations: list[Observation], plans: list[TargetPlan]) -> None:
         summary = run.summary
         counts: Counter[str] = Counter()
         for target_plan in plans:
