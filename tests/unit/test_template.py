@@ -1,5 +1,6 @@
-"""The template, as a security reviewer reads it: every role statement, encryption, durability,
-alarms. The IAM checks run on SAM's own transform of the template (aws-sam-translator)."""
+"""The template, as a security reviewer reads it: every role statement, the topic and key policies,
+encryption, durability, alarms. The IAM checks run on SAM's own transform of the template
+(aws-sam-translator)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ CONNECT_WRITES = re.compile(
 )
 NO_RESOURCE_LEVEL = {"connect:ListInstances", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                      "xray:GetSamplingRules", "xray:GetSamplingTargets"}  # fmt: skip
+ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+FUNCTION_ROLE = {"Fn::GetAtt": ["ScanFunctionRole", "Arn"]}
+THIS_ACCOUNT = {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+# The README's subscribers: email for people; SQS queues, Lambda functions and HTTPS endpoints for machines.
+DOCUMENTED_PROTOCOLS = {"email", "sqs", "lambda", "https"}
 
 
 class _NoManagedPolicies:
@@ -58,40 +64,91 @@ def roles(transformed: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in transformed["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
 
 
+def policy_statements(logical_id: str) -> list[dict[str, Any]]:
+    """The statements of a topic policy or key policy."""
+    properties = resource(logical_id)["Properties"]
+    document = properties.get("PolicyDocument") or properties["KeyPolicy"]
+    found: list[dict[str, Any]] = document["Statement"]
+    return found
+
+
+def for_service(logical_id: str, service: str | dict[str, str]) -> dict[str, Any]:
+    (statement,) = [s for s in policy_statements(logical_id) if s["Principal"] == {"Service": service}]
+    return statement
+
+
+def arn_from_name(prefix: str, name: dict[str, str]) -> dict[str, str]:
+    """The ARN CloudFormation gives a resource named by `!Sub <name>`: what a policy that may not
+    reference the resource itself (a dependency cycle) has to spell out."""
+    return {"Fn::Sub": prefix + name["Fn::Sub"]}
+
+
+def environment() -> dict[str, Any]:
+    variables: dict[str, Any] = resource("ScanNumbersFunction")["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def custom_metric_alarm(metric: str) -> dict[str, Any]:
+    (alarm,) = [
+        r["Properties"]
+        for r in template()["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] == metric
+    ]
+    return alarm
+
+
+def assert_alarms_operators_at_one(alarm: dict[str, Any]) -> None:
+    assert (alarm["Namespace"], alarm["Dimensions"]) == (
+        "ConnectNumberWatch", [{"Name": "service", "Value": "connect-number-watch"}],
+    )  # fmt: skip
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
+
+
 def test_every_statement_of_every_role(transformed: dict[str, Any]) -> None:
     found = roles(transformed)
-    assert set(found) == {"ScanFunctionRole", "ScanNumbersFunctionNightlyRole"}
+    assert set(found) == {"ScanFunctionRole", "NightlyScheduleRole"}
     for role in found.values():
         assert role["Properties"].get("ManagedPolicyArns", []) == []
-    function = {s.get("Sid"): (sorted(actions(s)), s["Resource"]) for s in statements(found["ScanFunctionRole"])}
+    function = {
+        s.get("Sid"): (sorted(actions(s)), s["Resource"], s.get("Condition"))
+        for s in statements(found["ScanFunctionRole"])
+    }
     account_connect = [
         {"Fn::Sub": f"arn:${{AWS::Partition}}:connect:*:${{AWS::AccountId}}:{kind}/*"}
         for kind in ("instance", "traffic-distribution-group", "phone-number")
     ]
+    scanned_regions = {"StringEquals": {"aws:RequestedRegion": {"Fn::Split": [",", environment()["SCAN_REGIONS"]]}}}
     assert function == {
-        "DiscoverInstances": (["connect:ListInstances"], "*"),
+        "DiscoverInstances": (["connect:ListInstances"], "*", scanned_regions),
         "ListTrafficDistributionGroupsAndNumbers": (
-            ["connect:ListPhoneNumbersV2", "connect:ListTrafficDistributionGroups"], account_connect
+            ["connect:ListPhoneNumbersV2", "connect:ListTrafficDistributionGroups"], account_connect, scanned_regions
         ),
+        "ConfirmReleases": (["connect:DescribePhoneNumber"], account_connect[2], scanned_regions),
         "SnapshotTable": (
             sorted(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
                     "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]),
             [{"Fn::GetAtt": ["SnapshotTable", "Arn"]}, {"Fn::Sub": "${SnapshotTable.Arn}/index/*"}],
+            None,
         ),
-        "PublishChanges": (["sns:Publish"], {"Ref": "NumberTopic"}),
-        "UseTheStackKey": (["kms:Decrypt", "kms:GenerateDataKey"], {"Fn::GetAtt": ["NumberWatchKey", "Arn"]}),
-        "ReportFailedInvocations": (["sqs:SendMessage"], {"Fn::GetAtt": ["FailureQueue", "Arn"]}),
-        "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::Sub": "${ScanFunctionLogs.Arn}"}),
+        "PublishChanges": (["sns:Publish"], {"Ref": "NumberTopic"}, None),
+        "CheckTheAlertSubscription": (["sns:ListSubscriptionsByTopic"], {"Ref": "NumberTopic"}, None),
+        "UseTheStackKey": (["kms:Decrypt", "kms:GenerateDataKey"], {"Fn::GetAtt": ["NumberWatchKey", "Arn"]}, None),
+        "ReportFailedInvocations": (["sqs:SendMessage"], {"Fn::GetAtt": ["FailureQueue", "Arn"]}, None),
+        "WriteOwnLogs": (
+            ["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::Sub": "${ScanFunctionLogs.Arn}"}, None
+        ),
         "WriteTraces": (
             sorted(["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
                     "xray:GetSamplingTargets"]),
             "*",
+            None,
         ),
     }  # fmt: skip
-    schedule = [(actions(s), s["Resource"]) for s in statements(found["ScanNumbersFunctionNightlyRole"])]
+    schedule = [(actions(s), s["Resource"], s.get("Condition")) for s in statements(found["NightlyScheduleRole"])]
     assert schedule == [
-        (["lambda:InvokeFunction"], {"Fn::GetAtt": ["ScanNumbersFunction", "Arn"]}),
-        (["sqs:SendMessage"], {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}),
+        (["lambda:InvokeFunction"], {"Fn::GetAtt": ["ScanNumbersFunction", "Arn"]}, None),
+        (["sqs:SendMessage"], {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}, None),
     ]
 
 
@@ -149,6 +206,28 @@ def test_topic_policies_admit_only_this_account_and_require_tls() -> None:
             )
         (deny,) = [s for s in policy if s["Effect"] == "Deny"]
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_scheduler_assumes_its_role_only_for_this_stacks_schedule_group(transformed: dict[str, Any]) -> None:
+    # Scheduler's aws:SourceArn is the schedule group, never the schedule (its confused-deputy guide).
+    schedule = transformed["Resources"]["ScanNumbersFunctionNightly"]["Properties"]
+    role = transformed["Resources"][schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust.get("Condition") == {
+        "StringEquals": THIS_ACCOUNT,
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["NightlyScheduleGroup", "Arn"]}},
+    }
+    assert (trust["Principal"], actions(trust)) == ({"Service": "scheduler.amazonaws.com"}, ["sts:AssumeRole"])
+    assert schedule["GroupName"] == {"Ref": "NightlyScheduleGroup"}
+
+
+def test_connect_is_called_only_in_the_scanned_regions(transformed: dict[str, Any]) -> None:
+    # The same value as the function's SCAN_REGIONS, split at its commas as the function splits it.
+    scanned = {"StringEquals": {"aws:RequestedRegion": {"Fn::Split": [",", environment()["SCAN_REGIONS"]]}}}
+    connect = [s for s in statements(roles(transformed)["ScanFunctionRole"]) if actions(s)[0].startswith("connect:")]
+    for statement in connect:
+        assert statement.get("Condition") == scanned, statement["Sid"]
+    assert {a for s in connect for a in actions(s)} >= {"connect:ListPhoneNumbersV2", "connect:DescribePhoneNumber"}
 
 
 def test_the_email_subscription_lets_through_only_messages_for_people() -> None:
