@@ -197,15 +197,30 @@ def test_queues_and_logs_are_encrypted() -> None:
 
 def test_topic_policies_admit_only_this_account_and_require_tls() -> None:
     for name in ("NumberTopicPolicy", "OperationsTopicPolicy"):
-        policy = resource(name)["Properties"]["PolicyDocument"]["Statement"]
-        allows = [s for s in policy if s["Effect"] == "Allow"]
-        for statement in allows:
+        policy = policy_statements(name)
+        for statement in (s for s in policy if s["Effect"] == "Allow"):
             principal = statement["Principal"]
-            assert principal == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}} or (
-                statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
-            )
-        (deny,) = [s for s in policy if s["Effect"] == "Deny"]
-        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            if "Service" in principal:
+                assert statement["Condition"]["StringEquals"] == THIS_ACCOUNT
+            else:
+                assert principal["AWS"] in (ACCOUNT_ROOT, FUNCTION_ROLE)
+        (tls,) = [s for s in policy if s["Effect"] == "Deny" and s["Action"] == "sns:*"]
+        assert (tls["Principal"], tls["Condition"]) == ("*", {"Bool": {"aws:SecureTransport": "false"}})
+
+
+def test_only_the_scan_function_publishes_changes_and_subscribers_use_documented_protocols() -> None:
+    # In the same account an identity policy alone grants sns:Publish: only explicit Denies hold.
+    policy = policy_statements("NumberTopicPolicy")
+    publishers = [s["Principal"] for s in policy if s["Effect"] == "Allow" and "sns:Publish" in actions(s)]
+    assert publishers == [{"AWS": FUNCTION_ROLE}]
+    denied = {s["Action"]: s for s in policy if s["Effect"] == "Deny" and s["Action"] != "sns:*"}
+    assert set(denied) == {"sns:Publish", "sns:Subscribe"}
+    assert all(s["Principal"] == "*" and s["Resource"] == {"Ref": "NumberTopic"} for s in denied.values())
+    assert denied["sns:Publish"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": FUNCTION_ROLE}}
+    ((operator, ((key, protocols),)),) = [
+        (op, tuple(c.items())) for op, c in denied["sns:Subscribe"]["Condition"].items()
+    ]
+    assert (operator, key, set(protocols)) == ("StringNotEquals", "sns:Protocol", DOCUMENTED_PROTOCOLS)
 
 
 def test_the_scheduler_assumes_its_role_only_for_this_stacks_schedule_group(transformed: dict[str, Any]) -> None:
