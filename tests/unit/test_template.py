@@ -236,6 +236,32 @@ def test_the_scheduler_assumes_its_role_only_for_this_stacks_schedule_group(tran
     assert schedule["GroupName"] == {"Ref": "NightlyScheduleGroup"}
 
 
+def test_the_key_serves_only_this_stacks_log_group_topics_and_alarms() -> None:
+    log_group = arn_from_name(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:",
+        resource("ScanFunctionLogs")["Properties"]["LogGroupName"],
+    )
+    logs = for_service("NumberWatchKey", {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
+    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group}}
+
+    topics = [
+        arn_from_name(
+            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:", resource(t)["Properties"]["TopicName"]
+        )
+        for t in ("NumberTopic", "OperationsTopic")
+    ]
+    sns = for_service("NumberWatchKey", "sns.amazonaws.com")
+    assert sns["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnEquals": {"aws:SourceArn": topics}}
+
+    alarms = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"}
+    for policy in ("NumberWatchKey", "OperationsTopicPolicy"):
+        statement = for_service(policy, "cloudwatch.amazonaws.com")
+        assert statement["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnLike": {"aws:SourceArn": alarms}}
+    for name, r in template()["Resources"].items():
+        if r["Type"] == "AWS::CloudWatch::Alarm":
+            assert r["Properties"]["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), name
+
+
 def test_connect_is_called_only_in_the_scanned_regions(transformed: dict[str, Any]) -> None:
     # The same value as the function's SCAN_REGIONS, split at its commas as the function splits it.
     scanned = {"StringEquals": {"aws:RequestedRegion": {"Fn::Split": [",", environment()["SCAN_REGIONS"]]}}}
