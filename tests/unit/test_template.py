@@ -262,6 +262,11 @@ def test_the_key_serves_only_this_stacks_log_group_topics_and_alarms() -> None:
             assert r["Properties"]["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), name
 
 
+def test_the_function_log_group_outlives_the_stack() -> None:
+    logs = resource("ScanFunctionLogs")
+    assert (logs.get("DeletionPolicy"), logs.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+
+
 def test_connect_is_called_only_in_the_scanned_regions(transformed: dict[str, Any]) -> None:
     # The same value as the function's SCAN_REGIONS, split at its commas as the function splits it.
     scanned = {"StringEquals": {"aws:RequestedRegion": {"Fn::Split": [",", environment()["SCAN_REGIONS"]]}}}
