@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform
 
-from localaws.template import resource, template
+from localaws.template import function_environment, resource, template
 from numberwatch.models import PEOPLE_EVENT_TYPES
 
 CONNECT_WRITES = re.compile(
@@ -223,6 +223,18 @@ def test_only_the_scan_function_publishes_changes_and_subscribers_use_documented
     assert (operator, key, set(protocols)) == ("StringNotEquals", "sns:Protocol", DOCUMENTED_PROTOCOLS)
 
 
+def test_the_function_can_check_the_alert_subscription_and_operators_hear_when_it_is_gone(
+    transformed: dict[str, Any],
+) -> None:
+    assert environment().get("ALERT_EMAIL") == {"Ref": "AlertEmail"}
+    function = statements(roles(transformed)["ScanFunctionRole"])
+    listed = [s["Resource"] for s in function if "sns:ListSubscriptionsByTopic" in actions(s)]
+    assert listed == [{"Ref": "NumberTopic"}]
+    alarm = custom_metric_alarm("AlertSubscriptionMissing")
+    assert_alarms_operators_at_one(alarm)
+    assert alarm["OKActions"] == [{"Ref": "OperationsTopic"}]
+
+
 def test_the_scheduler_assumes_its_role_only_for_this_stacks_schedule_group(transformed: dict[str, Any]) -> None:
     # Scheduler's aws:SourceArn is the schedule group, never the schedule (its confused-deputy guide).
     schedule = transformed["Resources"]["ScanNumbersFunctionNightly"]["Properties"]
@@ -276,6 +288,23 @@ def test_connect_is_called_only_in_the_scanned_regions(transformed: dict[str, An
     assert {a for s in connect for a in actions(s)} >= {"connect:ListPhoneNumbersV2", "connect:DescribePhoneNumber"}
 
 
+def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operators() -> None:
+    parameters = template()["Parameters"]
+    bounds = {
+        name: (p["Type"], p["Default"], p["MinValue"], p["MaxValue"])
+        for name, p in parameters.items()
+        if name in ("DescribeCallsPerRun", "FullVerificationRuns")
+    }
+    assert bounds == {"DescribeCallsPerRun": ("Number", 300, 0, 5000), "FullVerificationRuns": ("Number", 30, 1, 365)}
+    resolved = function_environment(
+        "ScanNumbersFunction", {"SnapshotTable": "t", "NumberTopic": "arn", "AWS::Region": "us-east-1"}
+    )
+    assert (resolved["DESCRIBE_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"], resolved["ALERT_EMAIL"]) == (
+        "300", "30", "",
+    )  # fmt: skip
+    assert_alarms_operators_at_one(custom_metric_alarm("MessagesSetAside"))
+
+
 def test_the_email_subscription_lets_through_only_messages_for_people() -> None:
     subscription = resource("AlertEmailSubscription")["Properties"]
     assert subscription["FilterPolicy"] == {"event_type": [t.value for t in PEOPLE_EVENT_TYPES]}
@@ -292,6 +321,9 @@ def test_alarms_tell_operators_when_the_scan_is_unhealthy() -> None:
         ("ConnectNumberWatch", "TargetsUnobserved"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("ConnectNumberWatch", "SuccessfulRun"),
+        ("ConnectNumberWatch", "MessagesPending"),
+        ("ConnectNumberWatch", "MessagesSetAside"),
+        ("ConnectNumberWatch", "AlertSubscriptionMissing"),
     } <= watched
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
@@ -339,5 +371,6 @@ def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
     emitted = {
         "NumbersClaimed", "NumbersReleased", "NumbersMoved", "NumbersUpdated", "ReleasesHeld", "SuccessfulRun",
         "TargetsUnobserved", "MessagesPending", "NumbersObserved", "ConnectApiCalls", "TargetsScanned",
+        "MessagesSetAside", "AlertSubscriptionMissing",
     }  # fmt: skip
     assert emitted <= shown
