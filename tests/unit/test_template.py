@@ -1,5 +1,6 @@
-"""The template, as a security reviewer reads it: every role statement, encryption, durability,
-alarms. The IAM checks run on SAM's own transform of the template (aws-sam-translator)."""
+"""The template, as a security reviewer reads it: every role statement, the topic and key policies,
+encryption, durability, alarms. The IAM checks run on SAM's own transform of the template
+(aws-sam-translator)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform
 
-from localaws.template import resource, template
+from localaws.template import function_environment, resource, template
 from numberwatch.models import PEOPLE_EVENT_TYPES
 
 CONNECT_WRITES = re.compile(
@@ -19,6 +20,11 @@ CONNECT_WRITES = re.compile(
 )
 NO_RESOURCE_LEVEL = {"connect:ListInstances", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                      "xray:GetSamplingRules", "xray:GetSamplingTargets"}  # fmt: skip
+ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+FUNCTION_ROLE = {"Fn::GetAtt": ["ScanFunctionRole", "Arn"]}
+THIS_ACCOUNT = {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+# The README's subscribers: email for people; SQS queues, Lambda functions and HTTPS endpoints for machines.
+DOCUMENTED_PROTOCOLS = {"email", "sqs", "lambda", "https"}
 
 
 class _NoManagedPolicies:
@@ -58,40 +64,91 @@ def roles(transformed: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in transformed["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
 
 
+def policy_statements(logical_id: str) -> list[dict[str, Any]]:
+    """The statements of a topic policy or key policy."""
+    properties = resource(logical_id)["Properties"]
+    document = properties.get("PolicyDocument") or properties["KeyPolicy"]
+    found: list[dict[str, Any]] = document["Statement"]
+    return found
+
+
+def for_service(logical_id: str, service: str | dict[str, str]) -> dict[str, Any]:
+    (statement,) = [s for s in policy_statements(logical_id) if s["Principal"] == {"Service": service}]
+    return statement
+
+
+def arn_from_name(prefix: str, name: dict[str, str]) -> dict[str, str]:
+    """The ARN CloudFormation gives a resource named by `!Sub <name>`: what a policy that may not
+    reference the resource itself (a dependency cycle) has to spell out."""
+    return {"Fn::Sub": prefix + name["Fn::Sub"]}
+
+
+def environment() -> dict[str, Any]:
+    variables: dict[str, Any] = resource("ScanNumbersFunction")["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def custom_metric_alarm(metric: str) -> dict[str, Any]:
+    (alarm,) = [
+        r["Properties"]
+        for r in template()["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] == metric
+    ]
+    return alarm
+
+
+def assert_alarms_operators_at_one(alarm: dict[str, Any]) -> None:
+    assert (alarm["Namespace"], alarm["Dimensions"]) == (
+        "ConnectNumberWatch", [{"Name": "service", "Value": "connect-number-watch"}],
+    )  # fmt: skip
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
+
+
 def test_every_statement_of_every_role(transformed: dict[str, Any]) -> None:
     found = roles(transformed)
-    assert set(found) == {"ScanFunctionRole", "ScanNumbersFunctionNightlyRole"}
+    assert set(found) == {"ScanFunctionRole", "NightlyScheduleRole"}
     for role in found.values():
         assert role["Properties"].get("ManagedPolicyArns", []) == []
-    function = {s.get("Sid"): (sorted(actions(s)), s["Resource"]) for s in statements(found["ScanFunctionRole"])}
+    function = {
+        s.get("Sid"): (sorted(actions(s)), s["Resource"], s.get("Condition"))
+        for s in statements(found["ScanFunctionRole"])
+    }
     account_connect = [
         {"Fn::Sub": f"arn:${{AWS::Partition}}:connect:*:${{AWS::AccountId}}:{kind}/*"}
         for kind in ("instance", "traffic-distribution-group", "phone-number")
     ]
+    scanned_regions = {"StringEquals": {"aws:RequestedRegion": {"Fn::Split": [",", environment()["SCAN_REGIONS"]]}}}
     assert function == {
-        "DiscoverInstances": (["connect:ListInstances"], "*"),
+        "DiscoverInstances": (["connect:ListInstances"], "*", scanned_regions),
         "ListTrafficDistributionGroupsAndNumbers": (
-            ["connect:ListPhoneNumbersV2", "connect:ListTrafficDistributionGroups"], account_connect
+            ["connect:ListPhoneNumbersV2", "connect:ListTrafficDistributionGroups"], account_connect, scanned_regions
         ),
+        "ConfirmReleases": (["connect:DescribePhoneNumber"], account_connect[2], scanned_regions),
         "SnapshotTable": (
             sorted(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
                     "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]),
             [{"Fn::GetAtt": ["SnapshotTable", "Arn"]}, {"Fn::Sub": "${SnapshotTable.Arn}/index/*"}],
+            None,
         ),
-        "PublishChanges": (["sns:Publish"], {"Ref": "NumberTopic"}),
-        "UseTheStackKey": (["kms:Decrypt", "kms:GenerateDataKey"], {"Fn::GetAtt": ["NumberWatchKey", "Arn"]}),
-        "ReportFailedInvocations": (["sqs:SendMessage"], {"Fn::GetAtt": ["FailureQueue", "Arn"]}),
-        "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::Sub": "${ScanFunctionLogs.Arn}"}),
+        "PublishChanges": (["sns:Publish"], {"Ref": "NumberTopic"}, None),
+        "CheckTheAlertSubscription": (["sns:ListSubscriptionsByTopic"], {"Ref": "NumberTopic"}, None),
+        "UseTheStackKey": (["kms:Decrypt", "kms:GenerateDataKey"], {"Fn::GetAtt": ["NumberWatchKey", "Arn"]}, None),
+        "ReportFailedInvocations": (["sqs:SendMessage"], {"Fn::GetAtt": ["FailureQueue", "Arn"]}, None),
+        "WriteOwnLogs": (
+            ["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::Sub": "${ScanFunctionLogs.Arn}"}, None
+        ),
         "WriteTraces": (
             sorted(["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
                     "xray:GetSamplingTargets"]),
             "*",
+            None,
         ),
     }  # fmt: skip
-    schedule = [(actions(s), s["Resource"]) for s in statements(found["ScanNumbersFunctionNightlyRole"])]
+    schedule = [(actions(s), s["Resource"], s.get("Condition")) for s in statements(found["NightlyScheduleRole"])]
     assert schedule == [
-        (["lambda:InvokeFunction"], {"Fn::GetAtt": ["ScanNumbersFunction", "Arn"]}),
-        (["sqs:SendMessage"], {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}),
+        (["lambda:InvokeFunction"], {"Fn::GetAtt": ["ScanNumbersFunction", "Arn"]}, None),
+        (["sqs:SendMessage"], {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}, None),
     ]
 
 
@@ -140,15 +197,112 @@ def test_queues_and_logs_are_encrypted() -> None:
 
 def test_topic_policies_admit_only_this_account_and_require_tls() -> None:
     for name in ("NumberTopicPolicy", "OperationsTopicPolicy"):
-        policy = resource(name)["Properties"]["PolicyDocument"]["Statement"]
-        allows = [s for s in policy if s["Effect"] == "Allow"]
-        for statement in allows:
+        policy = policy_statements(name)
+        for statement in (s for s in policy if s["Effect"] == "Allow"):
             principal = statement["Principal"]
-            assert principal == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}} or (
-                statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
-            )
-        (deny,) = [s for s in policy if s["Effect"] == "Deny"]
-        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            if "Service" in principal:
+                assert statement["Condition"]["StringEquals"] == THIS_ACCOUNT
+            else:
+                assert principal["AWS"] in (ACCOUNT_ROOT, FUNCTION_ROLE)
+        (tls,) = [s for s in policy if s["Effect"] == "Deny" and s["Action"] == "sns:*"]
+        assert (tls["Principal"], tls["Condition"]) == ("*", {"Bool": {"aws:SecureTransport": "false"}})
+
+
+def test_only_the_scan_function_publishes_changes_and_subscribers_use_documented_protocols() -> None:
+    # In the same account an identity policy alone grants sns:Publish: only explicit Denies hold.
+    policy = policy_statements("NumberTopicPolicy")
+    publishers = [s["Principal"] for s in policy if s["Effect"] == "Allow" and "sns:Publish" in actions(s)]
+    assert publishers == [{"AWS": FUNCTION_ROLE}]
+    denied = {s["Action"]: s for s in policy if s["Effect"] == "Deny" and s["Action"] != "sns:*"}
+    assert set(denied) == {"sns:Publish", "sns:Subscribe"}
+    assert all(s["Principal"] == "*" and s["Resource"] == {"Ref": "NumberTopic"} for s in denied.values())
+    assert denied["sns:Publish"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": FUNCTION_ROLE}}
+    ((operator, ((key, protocols),)),) = [
+        (op, tuple(c.items())) for op, c in denied["sns:Subscribe"]["Condition"].items()
+    ]
+    assert (operator, key, set(protocols)) == ("StringNotEquals", "sns:Protocol", DOCUMENTED_PROTOCOLS)
+
+
+def test_the_function_can_check_the_alert_subscription_and_operators_hear_when_it_is_gone(
+    transformed: dict[str, Any],
+) -> None:
+    assert environment().get("ALERT_EMAIL") == {"Ref": "AlertEmail"}
+    function = statements(roles(transformed)["ScanFunctionRole"])
+    listed = [s["Resource"] for s in function if "sns:ListSubscriptionsByTopic" in actions(s)]
+    assert listed == [{"Ref": "NumberTopic"}]
+    alarm = custom_metric_alarm("AlertSubscriptionMissing")
+    assert_alarms_operators_at_one(alarm)
+    assert alarm["OKActions"] == [{"Ref": "OperationsTopic"}]
+
+
+def test_the_scheduler_assumes_its_role_only_for_this_stacks_schedule_group(transformed: dict[str, Any]) -> None:
+    # Scheduler's aws:SourceArn is the schedule group, never the schedule (its confused-deputy guide).
+    schedule = transformed["Resources"]["ScanNumbersFunctionNightly"]["Properties"]
+    role = transformed["Resources"][schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust.get("Condition") == {
+        "StringEquals": THIS_ACCOUNT,
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["NightlyScheduleGroup", "Arn"]}},
+    }
+    assert (trust["Principal"], actions(trust)) == ({"Service": "scheduler.amazonaws.com"}, ["sts:AssumeRole"])
+    assert schedule["GroupName"] == {"Ref": "NightlyScheduleGroup"}
+
+
+def test_the_key_serves_only_this_stacks_log_group_topics_and_alarms() -> None:
+    log_group = arn_from_name(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:",
+        resource("ScanFunctionLogs")["Properties"]["LogGroupName"],
+    )
+    logs = for_service("NumberWatchKey", {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
+    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group}}
+
+    topics = [
+        arn_from_name(
+            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:", resource(t)["Properties"]["TopicName"]
+        )
+        for t in ("NumberTopic", "OperationsTopic")
+    ]
+    sns = for_service("NumberWatchKey", "sns.amazonaws.com")
+    assert sns["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnEquals": {"aws:SourceArn": topics}}
+
+    alarms = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"}
+    for policy in ("NumberWatchKey", "OperationsTopicPolicy"):
+        statement = for_service(policy, "cloudwatch.amazonaws.com")
+        assert statement["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnLike": {"aws:SourceArn": alarms}}
+    for name, r in template()["Resources"].items():
+        if r["Type"] == "AWS::CloudWatch::Alarm":
+            assert r["Properties"]["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), name
+
+
+def test_the_function_log_group_outlives_the_stack() -> None:
+    logs = resource("ScanFunctionLogs")
+    assert (logs.get("DeletionPolicy"), logs.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+
+
+def test_connect_is_called_only_in_the_scanned_regions(transformed: dict[str, Any]) -> None:
+    # The same value as the function's SCAN_REGIONS, split at its commas as the function splits it.
+    scanned = {"StringEquals": {"aws:RequestedRegion": {"Fn::Split": [",", environment()["SCAN_REGIONS"]]}}}
+    connect = [s for s in statements(roles(transformed)["ScanFunctionRole"]) if actions(s)[0].startswith("connect:")]
+    for statement in connect:
+        assert statement.get("Condition") == scanned, statement["Sid"]
+    assert {a for s in connect for a in actions(s)} >= {"connect:ListPhoneNumbersV2", "connect:DescribePhoneNumber"}
+
+
+def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operators() -> None:
+    parameters = template()["Parameters"]
+    bounds = {
+        name: (p["Type"], p["Default"], p["MinValue"], p["MaxValue"])
+        for name, p in parameters.items()
+        if name in ("DescribeCallsPerRun", "FullVerificationRuns")
+    }
+    assert bounds == {"DescribeCallsPerRun": ("Number", 300, 0, 5000), "FullVerificationRuns": ("Number", 30, 1, 365)}
+    resolved = function_environment(
+        "ScanNumbersFunction", {"SnapshotTable": "t", "NumberTopic": "arn", "AWS::Region": "us-east-1"}
+    )
+    assert (resolved["DESCRIBE_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"], resolved["ALERT_EMAIL"]) == (
+        "300", "30", "",
+    )  # fmt: skip
+    assert_alarms_operators_at_one(custom_metric_alarm("MessagesSetAside"))
 
 
 def test_the_email_subscription_lets_through_only_messages_for_people() -> None:
@@ -167,6 +321,9 @@ def test_alarms_tell_operators_when_the_scan_is_unhealthy() -> None:
         ("ConnectNumberWatch", "TargetsUnobserved"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("ConnectNumberWatch", "SuccessfulRun"),
+        ("ConnectNumberWatch", "MessagesPending"),
+        ("ConnectNumberWatch", "MessagesSetAside"),
+        ("ConnectNumberWatch", "AlertSubscriptionMissing"),
     } <= watched
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
@@ -214,5 +371,6 @@ def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
     emitted = {
         "NumbersClaimed", "NumbersReleased", "NumbersMoved", "NumbersUpdated", "ReleasesHeld", "SuccessfulRun",
         "TargetsUnobserved", "MessagesPending", "NumbersObserved", "ConnectApiCalls", "TargetsScanned",
+        "MessagesSetAside", "AlertSubscriptionMissing",
     }  # fmt: skip
     assert emitted <= shown
