@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from numberwatch.dependencies import build_scan_service
 from numberwatch.observability import logger, metrics, record_run, tracer
 from numberwatch.request import parse_scan_request
-from numberwatch.service import RunContext
+from numberwatch.run import RunContext
 from numberwatch.settings import Settings
 
 # Parsed once per container: a bad setting fails the cold start, naming the variable.

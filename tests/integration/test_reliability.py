@@ -24,7 +24,7 @@ from localaws.template import ROOT
 from numberwatch.dependencies import build_scan_service
 from numberwatch.ports import LeaseLost
 from numberwatch.request import parse_scan_request
-from numberwatch.service import RunContext, utc_now
+from numberwatch.run import RunContext, utc_now
 from numberwatch.settings import Settings
 from tests.support.estate import HOME, WEST, Estate, Number
 
@@ -157,10 +157,10 @@ def test_when_list_instances_fails_in_a_region_all_its_targets_are_unobserved(
 def test_under_the_default_quota_and_injected_throttling_every_target_is_observed(
     stack: StackControl, deployment: Deployment
 ) -> None:
-    # Given the demo estate, Connect's default quota (2/s, burst 5) and 30% of listings throttled
+    # Given the demo estate, Connect's default quota (2/s, burst 5) and the first three listings throttled
     estate = seed_demo_estate(stack.endpoint_url)
     stack.set_quotas(enabled=True, rate=2, burst=5, unlimited_access_keys=[])
-    stack.add_fault(operation="ListPhoneNumbersV2", error="ThrottlingException", rate=0.3)
+    stack.add_fault(operation="ListPhoneNumbersV2", error="ThrottlingException", times=3)
     stack.clear_requests()
     # When the scan runs at its default pace (half the quota) with adaptive retries
     summary = scan(deployment, CONNECT_REQUESTS_PER_SECOND="1", CONNECT_MAX_ATTEMPTS="8")
@@ -169,7 +169,7 @@ def test_under_the_default_quota_and_injected_throttling_every_target_is_observe
     assert summary["numbers_observed"] == estate.total()
     assert summary["status"] == "COMPLETED" and summary["mode"] == "BASELINE"
     log = stack.requests()["operations"]
-    assert log["ListPhoneNumbersV2"]["faulted"] > 0
+    assert log["ListPhoneNumbersV2"]["faulted"] == 3
     assert sum(op["throttled"] for op in log.values()) == 0  # our own pace never met the quota
 
 
@@ -298,8 +298,11 @@ def test_a_mass_release_is_held_and_alerted_then_confirmed_by_the_next_run(
     assert summary["changes"] == NO_CHANGE
     people = deployment.received(deployment.people_queue)
     alert = next(m for m in people if m["body"]["event_type"] == "SUSPECTED_MASS_RELEASE")
-    assert alert["body"]["missing"] == 20 and alert["body"]["of_total"] == 30
-    assert alert["subject"].startswith("ALERT Connect numbers: 20 missing")
+    assert alert["body"]["missing"] == 20
+    assert [(t["target_arn"], t["missing"], t["of_total"]) for t in alert["body"]["targets"]] == [
+        (target["Arn"], 20, 30)
+    ]
+    assert alert["subject"] == f"ALERT Connect numbers: 20 missing from 1 target(s) in {ACCOUNT}"
     assert changes(events_of(deployment)) == []
     # The next run confirms: the releases are reported then, once
     summary = scan(deployment)

@@ -11,6 +11,7 @@ from localaws.aws_calls import AWS_CALLS
 from localaws.control import StackControl
 from localaws.lambda_runtime import ACCOUNT, Deployment, cold_start
 from localaws.template import ROOT, resource
+from numberwatch.fingerprint import bucket_of, verified_buckets
 from numberwatch.request import InvalidScanRequest, parse_scan_request
 from tests.support.estate import HOME, WEST, Estate
 
@@ -87,11 +88,11 @@ def test_every_change_type_reaches_subscribers_once_with_before_and_after(
     assert imported_event["after"]["SourcePhoneNumberArn"].endswith("phone-imported")
     released = events["RELEASED"][0]
     assert released["after"] is None and released["target_arn"] == primary["Arn"]
-    # And each event carries the documented schema and filterable attributes
-    for message in machines:
+    # And each of the 8 events carries the documented schema and filterable attributes
+    change_messages = [m for m in machines if m["body"]["event_type"] == "NUMBER_CHANGE"]
+    assert len(change_messages) == 8
+    for message in change_messages:
         body = message["body"]
-        if body["event_type"] != "NUMBER_CHANGE":
-            continue
         assert set(body) == {
             "schema_version", "event_id", "event_type", "change_type", "phone_number", "phone_number_arn",
             "account", "region", "target_arn", "before", "after", "changed_fields", "run_id", "observed_at",
@@ -136,9 +137,10 @@ def test_email_gets_readable_text_and_sqs_gets_json(
     assert "RELEASED (1)" in email and numbers[0].e164 in email
 
 
-def test_a_quiet_night_reads_no_number_back_writes_nothing_per_number_publishes_nothing(
+def test_a_quiet_night_reads_only_the_verification_slice_writes_nothing_per_number_publishes_nothing(
     estate: Estate, deployment: Deployment
 ) -> None:
+    # Given a baseline of an instance and a TDG
     primary = estate.instance("primary")
     default_tdg = estate.replicate(primary)
     estate.claim(primary["Arn"], 40)
@@ -146,12 +148,15 @@ def test_a_quiet_night_reads_no_number_back_writes_nothing_per_number_publishes_
     deployment.invoke(SCHEDULED, **FAST)
     deployment.received(deployment.machines_queue)
     AWS_CALLS.clear()
+    # When nothing changes overnight
     summary = deployment.invoke(SCHEDULED, **FAST)
+    # Then no bucket is reloaded for a change
     assert summary["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
     assert summary["buckets_reloaded"] == 0
+    # And what is read back is the lease, the scopes and their targets' records (one small item per
+    # target), plus tonight's slice of the rolling verification: its bucket items and their numbers
+    verified = verified_buckets(1, int(deployment.env.get("FULL_VERIFICATION_RUNS", "30")))
     dynamodb = AWS_CALLS.of("dynamodb")
-    assert not [c for c in dynamodb if c.operation == "BatchGetItem"]
-    # Reads: the lease, the outbox, each scope and its targets' records (one small item per target)
     assert {c.params.get("IndexName", "table") for c in dynamodb if c.operation == "Query"} == {"Unsent", "table"}
     scope_queries = [
         c
@@ -159,7 +164,17 @@ def test_a_quiet_night_reads_no_number_back_writes_nothing_per_number_publishes_
         if c.operation == "Query" and c.params["ExpressionAttributeValues"][":pk"]["S"].startswith("SCOPE#")
     ]
     assert sum(len(c.response["Items"]) for c in scope_queries) == summary["targets_scanned"]
-    numbers_written = [i for i in AWS_CALLS.written_items() if i["PK"]["S"].startswith(("NUM#", "MSG#"))]
+    keys_read = [
+        (key["PK"]["S"], key["SK"]["S"])
+        for c in dynamodb
+        if c.operation == "BatchGetItem"
+        for request in c.params["RequestItems"].values()
+        for key in request["Keys"]
+    ]
+    assert all(sk[2:] in verified for pk, sk in keys_read if pk.startswith("TGT#"))
+    assert all(bucket_of(pk[4:]) in verified for pk, _ in keys_read if pk.startswith("NUM#"))
+    assert summary["buckets_verified"] == len({sk for pk, sk in keys_read if pk.startswith("TGT#")}) > 0
+    numbers_written = [i for i in AWS_CALLS.written_items() if i["PK"]["S"].startswith(("NUM#", "MSG#", "TGT#"))]
     assert numbers_written == []
     assert AWS_CALLS.of("sns") == []
     assert deployment.received(deployment.machines_queue) == []
@@ -198,23 +213,31 @@ def test_a_tdg_is_listed_once_from_its_home_region_or_else_its_other_region(
     assert tdg_calls.count(HOME) == 2  # the home instance, and the TDG's failed first try
 
 
-def test_a_limited_run_observes_only_its_targets_and_reports_no_release(estate: Estate, deployment: Deployment) -> None:
+def test_a_limited_run_observes_only_its_targets_and_confirms_their_releases(
+    estate: Estate, deployment: Deployment
+) -> None:
+    # Given a baseline of two instances
     primary, branch = estate.instance("primary"), estate.instance("branch")
     on_primary = estate.claim(primary["Arn"], 5)
     on_branch = estate.claim(branch["Arn"], 5)
     deployment.invoke(SCHEDULED, **FAST)
+    # When one number of each is released, one moves from primary to branch and one is claimed to branch
     estate.release(on_primary[0], on_branch[0])
     estate.move(on_primary[1], branch["Arn"])
     added = estate.claim(branch["Arn"], 1)
+    # And a manual run looks at branch only
     summary = deployment.invoke({"source": "manual", "targets": [branch["Id"]]}, **FAST)
+    # Then it reports what branch shows: the claim, the move, and branch's release (confirmed by Connect)
     assert summary["targets_scanned"] == 1
-    assert summary["changes"] == {"CLAIMED": 1, "RELEASED": 0, "MOVED": 1, "UPDATED": 0}
-    assert summary["releases_deferred"] == 1
+    assert summary["changes"] == {"CLAIMED": 1, "RELEASED": 1, "MOVED": 1, "UPDATED": 0}
     events = by_type(number_events(deployment.received(deployment.machines_queue)))
     assert [e["phone_number"] for e in events["CLAIMED"]] == [added[0].e164]
-    # The next full run confirms both releases.
+    assert [e["phone_number"] for e in events["RELEASED"]] == [on_branch[0].e164]
+    # And the next full run finds primary's release, once
     summary = deployment.invoke(SCHEDULED, **FAST)
-    assert summary["changes"] == {"CLAIMED": 0, "RELEASED": 2, "MOVED": 0, "UPDATED": 0}
+    assert summary["changes"] == {"CLAIMED": 0, "RELEASED": 1, "MOVED": 0, "UPDATED": 0}
+    released = by_type(number_events(deployment.received(deployment.machines_queue)))["RELEASED"]
+    assert [e["phone_number"] for e in released] == [on_primary[0].e164]
 
 
 def test_a_dry_run_diffs_and_reports_but_writes_and_publishes_nothing(estate: Estate, deployment: Deployment) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from numberwatch.fingerprint import bucket_of, fingerprints
-from numberwatch.models import PhoneNumber, SnapshotNumber, Target, TargetKind, TargetRecord
+from numberwatch.fingerprint import bucket_of, entries_by_bucket, fingerprints, total_count
+from numberwatch.models import PhoneNumber, Target, TargetKind, TargetRecord
 
 ACCOUNT = "123456789012"
 
@@ -39,13 +39,16 @@ def numbers(count: int, target: Target, start: int = 0) -> list[PhoneNumber]:
     return [number(start + i, target) for i in range(count)]
 
 
-def record(target: Target, listed: list[PhoneNumber], held_since_run: str | None = None) -> TargetRecord:
-    buckets = fingerprints(listed)
-    return TargetRecord(target, buckets, len(listed), held_since_run=held_since_run)
+def record(
+    target: Target, held: list[PhoneNumber], held_since_run: str | None = None, held_count: int = 0
+) -> TargetRecord:
+    """The record a target has when the snapshot holds `held`."""
+    buckets = fingerprints(entries_by_bucket(held))
+    return TargetRecord(target, buckets, total_count(buckets), held_since_run, held_count)
 
 
-def snapshot_by_bucket(listed: list[PhoneNumber], version: int = 1) -> dict[str, dict[str, SnapshotNumber]]:
-    grouped: dict[str, dict[str, SnapshotNumber]] = {}
+def by_bucket(listed: list[PhoneNumber]) -> dict[str, dict[str, PhoneNumber]]:
+    grouped: dict[str, dict[str, PhoneNumber]] = {}
     for item in listed:
-        grouped.setdefault(bucket_of(item.arn), {})[item.arn] = SnapshotNumber(item, version)
+        grouped.setdefault(bucket_of(item.arn), {})[item.arn] = item
     return grouped

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.stub import Stubber
 
 from numberwatch.adapters.connect import CallGate, ConnectInventory
 from numberwatch.adapters.sns import SnsPublisher
 from numberwatch.events import OutboxMessage
 from numberwatch.models import EventType
-from numberwatch.ports import OutOfTime, TargetUnavailable
-from tests.unit.factories import instance, numbers, tdg
+from numberwatch.ports import OutOfTime, Presence, TargetUnavailable
+from tests.unit.factories import instance, number, numbers, tdg
 
 
 class FakeClock:
@@ -28,23 +30,51 @@ class FakeClock:
         self.now += seconds
 
 
-def test_the_gate_paces_each_region_and_operation_and_counts_calls() -> None:
+def test_the_gate_paces_each_region_and_operation_apart_and_counts_calls() -> None:
+    # Given a gate of 2 requests a second and no burst
     clock = FakeClock()
     gate = CallGate(2.0, clock=clock, sleep=clock.sleep)
+    # When three listings go to one Region, then one to another Region, then one other operation
     for _ in range(3):
-        gate._before_send("before-send.connect.ListPhoneNumbersV2")
-    gate._before_send("before-send.connect.ListInstances")
+        gate.wait("us-east-1", "ListPhoneNumbersV2")
+    gate.wait("us-west-2", "ListPhoneNumbersV2")
+    gate.wait("us-east-1", "ListInstances")
+    # Then only the second and third listings in us-east-1 waited: Connect's quota is per Region and API
     assert clock.slept == [0.5, 0.5]
-    assert gate.calls == 4
+    assert gate.calls == 5
+
+
+def test_the_gate_lets_a_burst_through_then_keeps_the_pace() -> None:
+    clock = FakeClock()
+    gate = CallGate(1.0, burst=3, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        gate.wait("us-east-1", "ListPhoneNumbersV2")
+    assert clock.slept == [1.0, 1.0]
+    clock.now += 10  # a quiet while refills the bucket, up to the burst
+    for _ in range(4):
+        gate.wait("us-east-1", "ListPhoneNumbersV2")
+    assert clock.slept == [1.0, 1.0, 1.0]
+
+
+def test_the_gate_keys_on_the_region_of_the_client_it_is_attached_to() -> None:
+    clock = FakeClock()
+    gate = CallGate(1.0, clock=clock, sleep=clock.sleep)
+    clients = {r: boto3.client("connect", region_name=r, aws_access_key_id="x", aws_secret_access_key="x")
+               for r in ("us-east-1", "us-west-2")}  # fmt: skip
+    for region, client in clients.items():
+        gate.attach(client, region)
+    for client in (clients["us-east-1"], clients["us-west-2"], clients["us-east-1"]):
+        client.meta.events.emit("before-send.connect.ListPhoneNumbersV2", request=None)
+    assert clock.slept == [1.0]
 
 
 def test_the_gate_stops_the_run_rather_than_sleep_past_the_deadline() -> None:
     clock = FakeClock()
     gate = CallGate(0.1, clock=clock, sleep=clock.sleep)
     gate.begin(lambda: 5.0)
-    gate._before_send("before-send.connect.ListPhoneNumbersV2")
+    gate.wait("us-east-1", "ListPhoneNumbersV2")
     with pytest.raises(OutOfTime):
-        gate._before_send("before-send.connect.ListPhoneNumbersV2")
+        gate.wait("us-east-1", "ListPhoneNumbersV2")
 
 
 class FakeConnect:
@@ -149,6 +179,94 @@ def test_what_still_fails_is_reported_and_our_own_faults_are_not_retried() -> No
     )  # fmt: skip
     result = SnsPublisher(sns, "arn:topic", sleep=lambda s: None).publish([message(0), message(1)])  # type: ignore[arg-type]
     assert result.sent == []
-    assert result.failed["m0"].startswith("InvalidParameter")
+    assert result.refused["m0"].startswith("InvalidParameter") and "m0" not in result.failed
     assert "slow down" in result.failed["m1"]
     assert [len(b) for b in sns.batches] == [2, 1, 1, 1]
+
+
+def stubbed(region: str = "us-east-1") -> tuple[Any, Stubber]:
+    client = boto3.client("connect", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    return client, Stubber(client)
+
+
+def test_discovery_keeps_only_the_tdgs_that_can_hold_numbers() -> None:
+    # Given an instance with a TDG in each of the six statuses
+    client, stub = stubbed()
+    target = instance()
+    stub.add_response("list_instances", {"InstanceSummaryList": [
+        {"Id": "i", "Arn": target.arn, "InstanceStatus": "ACTIVE", "InstanceAlias": "primary"}]})  # fmt: skip
+    statuses = ["CREATION_IN_PROGRESS", "ACTIVE", "CREATION_FAILED", "PENDING_DELETION", "DELETION_FAILED",
+                "UPDATE_IN_PROGRESS"]  # fmt: skip
+    groups = [{**_tdg_summary(tdg(status.lower()[:8])), "Status": status} for status in statuses]
+    stub.add_response("list_traffic_distribution_groups", {"TrafficDistributionGroupSummaryList": groups},
+                      {"InstanceId": target.arn, "MaxResults": 10})  # fmt: skip
+    # When discovery runs
+    with stub:
+        found = ConnectInventory(lambda region: client, CallGate(100)).discover("us-east-1")
+    # Then the groups being created, failed or being deleted are not targets (none can hold a number)
+    assert found.failures == []
+    assert sorted(t.name for t in found.targets) == ["active", "deletion", "primary", "update_i"]
+
+
+def _tdg_summary(target: Any) -> dict[str, Any]:
+    return {"Id": target.arn.rsplit("/", 1)[-1], "Arn": target.arn, "Name": target.name,
+            "InstanceArn": target.instance_arn, "IsDefault": False}  # fmt: skip
+
+
+def test_a_summary_without_optional_fields_still_names_its_target() -> None:
+    target = instance()
+    bare = {"PhoneNumberArn": numbers(1, target)[0].arn, "PhoneNumber": "+12065550100"}
+    client = FakeConnect({target.arn: [bare]})
+    (listed,) = ConnectInventory(lambda region: client, CallGate(10)).list_numbers(target)  # type: ignore[arg-type,return-value]
+    assert (listed.target_arn, listed.description, listed.type) == (target.arn, None, "")
+
+
+def test_a_summary_without_its_arn_makes_the_target_unobserved_naming_the_field() -> None:
+    target = instance()
+    client = FakeConnect({target.arn: [{"PhoneNumber": "+12065550100"}]})
+    with pytest.raises(TargetUnavailable, match="no PhoneNumberArn"):
+        ConnectInventory(lambda region: client, CallGate(10)).list_numbers(target)  # type: ignore[arg-type,return-value]
+
+
+def test_a_listing_that_shows_a_number_twice_keeps_it_once_as_last_shown() -> None:
+    target = instance()
+    first = {**numbers(1, target)[0].as_summary(), "PhoneNumberDescription": "before"}
+    client = FakeConnect(
+        {target.arn: [first, *summaries(5, target.arn)[1:], {**first, "PhoneNumberDescription": "after"}]}
+    )
+    listed = ConnectInventory(lambda region: client, CallGate(10)).list_numbers(target)  # type: ignore[arg-type,return-value]
+    assert len(listed) == 5 and [n.description for n in listed if n.arn == first["PhoneNumberArn"]] == ["after"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "presence"),
+    [
+        (ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "gone"}}, "DescribePhoneNumber"),
+         Presence.GONE),
+        (ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "DescribePhoneNumber"),
+         Presence.UNKNOWN),
+        (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribePhoneNumber"),
+         Presence.UNKNOWN),
+        ({"Status": "IN_PROGRESS"}, Presence.IN_PROGRESS),
+        ({"Status": "FAILED"}, Presence.FAILED),
+        ({"Status": "CLAIMED"}, Presence.CLAIMED),
+    ],
+)  # fmt: skip
+def test_describe_says_where_a_number_is_asked_in_its_own_region(answer: Any, presence: Presence) -> None:
+    west = number(1, tdg(), region="us-west-2")
+    asked: list[str] = []
+
+    class Describer:
+        def describe_phone_number(self, PhoneNumberId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+            if isinstance(answer, Exception):
+                raise answer
+            return {"ClaimedPhoneNumberSummary": {**west.as_summary(), "PhoneNumberStatus": answer}}
+
+    def client_for(region: str) -> Any:
+        asked.append(region)
+        return Describer()
+
+    described = ConnectInventory(client_for, CallGate(10)).describe(west.arn)
+    assert described.presence is presence and asked == ["us-west-2"]
+    if presence is Presence.UNKNOWN:
+        assert described.reason.startswith("DescribePhoneNumber: ")

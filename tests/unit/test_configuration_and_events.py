@@ -25,6 +25,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert (settings.mass_release_share, settings.mass_release_min_numbers) == (0.5, 10)
     assert settings.history_retention_days == 400
     assert settings.lease_seconds > 900
+    assert (settings.connect_burst, settings.describe_calls_per_run, settings.full_verification_runs) == (2.0, 300, 30)
 
 
 def test_regions_are_parsed_and_deduplicated() -> None:
@@ -51,10 +52,11 @@ def test_a_bad_setting_is_named(environment: dict[str, str | None], named: str) 
         Settings.from_environment(merged)
 
 
-@pytest.mark.parametrize("name", ["scheduled.json", "dry-run.json", "targets.json"])
-def test_the_shipped_events_parse(name: str) -> None:
-    request = parse_scan_request(json.loads((ROOT / "events" / name).read_text()))
-    assert request.source in ("schedule", "manual")
+def test_the_shipped_events_say_what_their_names_say() -> None:
+    events = {path.name: parse_scan_request(json.loads(path.read_text())) for path in (ROOT / "events").glob("*.json")}
+    assert events["scheduled.json"].source == "schedule" and events["scheduled.json"].scheduled_time is not None
+    assert events["dry-run.json"].dry_run is True and events["dry-run.json"].targets is None
+    assert events["targets.json"].targets
 
 
 def test_targets_accept_ids_and_arns_of_any_partition() -> None:

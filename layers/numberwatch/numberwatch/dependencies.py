@@ -16,7 +16,8 @@ from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
 from .adapters.sns import SnsPublisher
-from .service import ScanService, no_checkpoint
+from .run import no_checkpoint
+from .service import ScanService
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class AwsClients:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.gate = CallGate(settings.connect_requests_per_second)
+        self.gate = CallGate(settings.connect_requests_per_second, settings.connect_burst)
         base = Config(user_agent_extra=USER_AGENT, connect_timeout=5, read_timeout=30)
         self.dynamodb = boto3.client("dynamodb", config=base.merge(Config(retries={"mode": "standard"})))
         self.sns = boto3.client("sns", config=base.merge(Config(retries={"mode": "standard"})))
@@ -43,7 +44,7 @@ class AwsClients:
     def connect(self, region: str) -> ConnectClient:
         if region not in self._connect:
             client = boto3.client("connect", region_name=region, config=self._connect_config)
-            self._connect[region] = self.gate.attach(client)
+            self._connect[region] = self.gate.attach(client, region)
         return self._connect[region]
 
 

@@ -1,222 +1,291 @@
 """The diff: what changed between the snapshot and tonight's listings. Pure, no I/O.
 
-It runs in two steps. `diff_bucket` compares one bucket of one target with its snapshot and
-yields arrivals, departures and updates. `plan` then looks at every target at once: an arrival
-that the snapshot knows on another target is a MOVE (even when that target was not loaded or not
-observed), a departure that arrived elsewhere is that same MOVE, and the remaining departures
-are releases, unless they are deferred (their Region was not fully observed) or held (the
-mass-release guard). Fingerprints are recomputed from what the snapshot will hold afterwards, so
-a held or deferred release is looked at again next run.
+It runs in three steps.
+1. `Listing.suspects`: per target, the numbers whose digest differs from what the snapshot's bucket
+   items keep (every number of a bucket verified this run): only these are read back.
+2. `plan`: with those numbers' snapshot, across every target at once. A number listed where the
+   snapshot had it elsewhere is a MOVE (even when that target was not observed). A number listed on
+   two targets tonight (it moved while the scan paged) counts where it was listed last. A number that
+   left a target is a *candidate* release, unless it is listed elsewhere tonight (that is the MOVE) or
+   the snapshot already has it elsewhere; candidates pass the mass-release guard first.
+3. `settle`: DescribePhoneNumber's answers turn each candidate into RELEASED, MOVED (to wherever it
+   is now, listed tonight or not) or a deferral; the target's buckets and fingerprints become what
+   the snapshot will hold, so anything held or deferred is looked at again next run.
+A release is never reported from a listing alone: a listing that changes while the scan pages
+through it, or a number briefly invisible while it moves, is not a release.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .fingerprint import fingerprints, total_count
-from .models import Change, ChangeType, HeldRelease, PhoneNumber, SnapshotNumber, Target, TargetRecord
-
-# (event field name, PhoneNumber attribute): what a change is made of. InstanceId is not one.
-CHANGE_FIELDS = (
-    ("PhoneNumber", "number"),
-    ("PhoneNumberCountryCode", "country"),
-    ("PhoneNumberType", "type"),
-    ("TargetArn", "target_arn"),
-    ("PhoneNumberDescription", "description"),
-    ("SourcePhoneNumberArn", "source_arn"),
+from .fingerprint import BucketEntries, fingerprints, number_digest, total_count
+from .models import (
+    Change,
+    ChangeType,
+    HeldRelease,
+    PhoneNumber,
+    SnapshotNumber,
+    Target,
+    TargetRecord,
+    changed_fields,
 )
+from .ports import Described, Presence
 
-
-def changed_fields(before: PhoneNumber, after: PhoneNumber) -> tuple[str, ...]:
-    return tuple(name for name, attribute in CHANGE_FIELDS if getattr(before, attribute) != getattr(after, attribute))
-
-
-@dataclass
-class BucketDiff:
-    arrivals: list[PhoneNumber] = field(default_factory=list)
-    departures: list[SnapshotNumber] = field(default_factory=list)
-    updates: list[tuple[SnapshotNumber, PhoneNumber]] = field(default_factory=list)
-
-
-def diff_bucket(current: dict[str, PhoneNumber], recorded: dict[str, SnapshotNumber]) -> BucketDiff:
-    result = BucketDiff()
-    for arn, number in current.items():
-        known = recorded.get(arn)
-        if known is None:
-            result.arrivals.append(number)
-        elif changed_fields(known.number, number):
-            result.updates.append((known, number))
-    result.departures = [known for arn, known in recorded.items() if arn not in current]
-    return result
+HELD_SAMPLE = 50
 
 
 @dataclass
-class Observation:
-    """One target as tonight saw it: its fingerprints, and the changed buckets side by side."""
+class Listing:
+    """One target as tonight saw it (or, vanished, as it disappeared), with the buckets re-examined."""
 
     target: Target
     record: TargetRecord | None
-    fingerprints: dict[str, str]
-    current: dict[str, dict[str, PhoneNumber]]  # changed bucket -> ARN -> number
-    recorded: dict[str, dict[str, SnapshotNumber]]  # changed bucket -> ARN -> snapshot
-    baseline: bool = False  # the target's scope is still recording its baseline
+    order: int  # position in tonight's sequence of listings: a later listing is the newer truth
+    fingerprints: dict[str, str]  # every listed bucket
+    listed: dict[str, dict[str, PhoneNumber]]  # re-examined bucket -> ARN -> the number as listed
+    stored: dict[str, BucketEntries]  # re-examined bucket -> what the snapshot's bucket item holds
+    verified: frozenset[str] = frozenset()  # re-examined number by number, whatever the fingerprints say
+    baseline: bool = False  # the target's scope is still recording its baseline: nothing is reported
     vanished: bool = False  # no longer listed by discovery: every number departs
+    digests: dict[str, BucketEntries] | None = None  # of `listed`, when the observer already computed them
 
     @cached_property
-    def diffs(self) -> dict[str, BucketDiff]:
-        return {b: diff_bucket(self.current.get(b, {}), self.recorded.get(b, {})) for b in self.recorded | self.current}
+    def listed_digests(self) -> dict[str, BucketEntries]:
+        if self.digests is not None:
+            return self.digests
+        return {b: {arn: number_digest(n) for arn, n in numbers.items()} for b, numbers in self.listed.items()}
+
+    @property
+    def examined(self) -> list[str]:
+        return sorted(self.listed.keys() | self.stored.keys())
+
+    @cached_property
+    def suspects(self) -> frozenset[str]:
+        """ARNs whose snapshot the plan needs: new, gone or different here (all of a verified bucket)."""
+        if self.baseline:
+            return frozenset()
+        found: set[str] = set()
+        for bucket in self.examined:
+            now, then = self.listed_digests.get(bucket, {}), self.stored.get(bucket, {})
+            arns = now.keys() | then.keys()
+            found |= arns if bucket in self.verified else {a for a in arns if now.get(a) != then.get(a)}
+        return frozenset(found)
 
 
 @dataclass(frozen=True)
 class ReleasePolicy:
-    """When a departure may be reported released."""
+    """When departures may go on to confirmation: the mass-release guard."""
 
     run_id: str
     mass_release_share: float
     mass_release_min_numbers: int
-    defer_all: bool = False  # a run limited to some targets cannot tell a release from a move
-    deferred_regions: frozenset[str] = frozenset()  # Regions with a target not observed
 
 
 @dataclass
 class TargetPlan:
-    """What to write for one target, in order: numbers with their changes, then the record."""
+    """What one target's run decided: numbers to write (with their change, or None when silent), the
+    candidates to confirm, and once settled, the buckets and record the snapshot will hold."""
 
-    target: Target
-    changes: list[tuple[SnapshotNumber, Change | None]] = field(default_factory=list)  # None: silent (baseline)
-    record: TargetRecord | None = None  # None: delete the target's record
+    listing: Listing
+    changes: list[tuple[SnapshotNumber, Change | None]] = field(default_factory=list)
+    candidates: list[SnapshotNumber] = field(default_factory=list)
+    kept: list[SnapshotNumber] = field(default_factory=list)  # not listed, still in the snapshot
+    listed_later: set[str] = field(default_factory=set)  # listed here, then on a later listing tonight
     held: HeldRelease | None = None
-    alert: bool = False  # a new hold: alert people (a retry of the same run already did)
-    deferred: int = 0
+    guard_passed: bool = False  # candidates are a confirmed mass release (held by an earlier run)
+    deferred: Counter[str] = field(default_factory=Counter)  # reason -> releases waiting
     baseline_numbers: int = 0
+    buckets: dict[str, BucketEntries] = field(default_factory=dict)  # bucket items to write ({} deletes)
+    record: TargetRecord | None = None  # None: delete the target's record
+
+    @property
+    def target(self) -> Target:
+        return self.listing.target
+
+    @property
+    def quiet(self) -> bool:
+        return not self.changes and not self.buckets and self.record == self.listing.record
 
 
-def _key(change_type: ChangeType, before: SnapshotNumber | None, after: SnapshotNumber) -> Change:
+def _change(kind: ChangeType, before: SnapshotNumber | None, after: SnapshotNumber) -> Change:
+    live_before = before is not None and not before.released
     return Change(
-        change_type=change_type,
+        change_type=kind,
         number_arn=after.number.arn,
-        before=None if before is None or before.released else before.number,
+        before=before.number if before is not None and live_before else None,
         after=None if after.released else after.number,
         version_before=0 if before is None else before.version,
         version_after=after.version,
         changed_fields=(
             changed_fields(before.number, after.number)
-            if before is not None and not before.released and not after.released
+            if before is not None and live_before and not after.released
             else ()
         ),
     )
 
 
-def arrivals_of(observations: Iterable[Observation]) -> set[str]:
-    """ARNs new to their target's snapshot, across every target: the snapshot is asked about these."""
-    return {n.arn for o in observations for d in o.diffs.values() for n in d.arrivals}
+def _winners(listings: Iterable[Listing]) -> dict[str, int]:
+    """For every suspect ARN listed tonight, the order of the last listing that showed it."""
+    winners: dict[str, int] = {}
+    for listing in listings:
+        for numbers in listing.listed.values():
+            for arn in numbers.keys() & listing.suspects:
+                winners[arn] = max(winners.get(arn, -1), listing.order)
+    return winners
 
 
-def plan(
-    observations: list[Observation], elsewhere: dict[str, SnapshotNumber], policy: ReleasePolicy
-) -> list[TargetPlan]:
-    """Decide every change of the run. `elsewhere` is what the snapshot holds, by ARN, for each
-    arrival (a live number on another target, a released one, or nothing)."""
-    arrived = arrivals_of(observations)
+def plan(listings: list[Listing], snapshot: Mapping[str, SnapshotNumber], policy: ReleasePolicy) -> list[TargetPlan]:
+    """Decide every change the listings show; `snapshot` holds, by ARN, each suspect the snapshot knows."""
+    winners = _winners(listings)
     plans = []
-    for observation in observations:
-        target_plan = TargetPlan(observation.target)
-        kept_back: dict[str, list[PhoneNumber]] = {}
-        releases: list[tuple[str, SnapshotNumber]] = []
-        for bucket, bucket_diff in observation.diffs.items():
-            for number in bucket_diff.arrivals:
-                known = elsewhere.get(number.arn)
-                if known is None:
-                    after = SnapshotNumber(number, 1)
-                    kind = ChangeType.CLAIMED
-                else:
-                    after = known.advanced(number)
-                    kind = ChangeType.CLAIMED if known.released else ChangeType.MOVED
-                    if not known.released and known.number.target_arn == number.target_arn:
-                        if not changed_fields(known.number, number):
-                            continue
-                        kind = ChangeType.UPDATED
-                _record(target_plan, observation, known, after, kind)
-            for known, number in bucket_diff.updates:
-                _record(target_plan, observation, known, known.advanced(number), ChangeType.UPDATED)
-            for known in bucket_diff.departures:
-                if known.number.arn in arrived:
-                    continue  # a MOVE, written by the target it arrived on
-                if policy.defer_all or known.number.region in policy.deferred_regions:
-                    target_plan.deferred += 1
-                    kept_back.setdefault(bucket, []).append(known.number)
-                else:
-                    releases.append((bucket, known))
-        _release_or_hold(target_plan, observation, releases, kept_back, policy)
-        target_plan.record = _record_after(observation, kept_back, target_plan.held, policy)
+    for listing in listings:
+        target_plan = TargetPlan(listing)
+        departures: list[SnapshotNumber] = []
+        for bucket in listing.examined:
+            listed = listing.listed.get(bucket, {})
+            for arn, number in listed.items():
+                if listing.baseline:
+                    target_plan.changes.append((SnapshotNumber(number, 1), None))
+                    target_plan.baseline_numbers += 1
+                elif arn in listing.suspects:
+                    if winners[arn] == listing.order:
+                        _listed(target_plan, number, snapshot.get(arn))
+                    else:
+                        target_plan.listed_later.add(arn)
+            for arn in listing.stored.get(bucket, {}).keys() - listed.keys():
+                if arn in winners:
+                    continue  # listed elsewhere tonight: that listing reports the move
+                known = snapshot.get(arn)
+                if known is not None and not known.released and known.number.target_arn == listing.target.arn:
+                    departures.append(known)
+                # else the bucket item lagged: the snapshot already has the number released or elsewhere
+        _guard(target_plan, departures, policy)
         plans.append(target_plan)
     return plans
 
 
-def _record(
-    target_plan: TargetPlan,
-    observation: Observation,
-    before: SnapshotNumber | None,
-    after: SnapshotNumber,
-    kind: ChangeType,
-) -> None:
-    if observation.baseline:
-        target_plan.changes.append((after, None))
-        target_plan.baseline_numbers += 1
+def _listed(target_plan: TargetPlan, number: PhoneNumber, known: SnapshotNumber | None) -> None:
+    if known is None:
+        after = SnapshotNumber(number, 1)
+        kind = ChangeType.CLAIMED
+    elif known.released:
+        after, kind = known.advanced(number), ChangeType.CLAIMED
+    elif known.number.target_arn != number.target_arn:
+        after, kind = known.advanced(number), ChangeType.MOVED
+    elif changed_fields(known.number, number):
+        after, kind = known.advanced(number), ChangeType.UPDATED
     else:
-        target_plan.changes.append((after, _key(kind, before, after)))
+        return  # the bucket item lagged behind the number: nothing changed
+    target_plan.changes.append((after, _change(kind, known, after)))
 
 
-def _release_or_hold(
-    target_plan: TargetPlan,
-    observation: Observation,
-    releases: list[tuple[str, SnapshotNumber]],
-    kept_back: dict[str, list[PhoneNumber]],
-    policy: ReleasePolicy,
-) -> None:
-    record = observation.record
-    recorded_total = total_count(record.buckets) if record else len(releases)
-    is_mass = (
-        not observation.baseline
-        and len(releases) > policy.mass_release_min_numbers
-        and len(releases) > policy.mass_release_share * max(recorded_total, 1)
+def _guard(target_plan: TargetPlan, departures: list[SnapshotNumber], policy: ReleasePolicy) -> None:
+    """The mass-release guard: too many departures at once are held, not confirmed, until a later run."""
+    listing = target_plan.listing
+    record = listing.record
+    recorded_total = record.count if record is not None else len(departures)
+    is_mass = len(departures) > policy.mass_release_min_numbers and len(departures) > policy.mass_release_share * max(
+        recorded_total, 1
     )
-    confirmed = record is not None and record.held_since_run not in (None, policy.run_id)
+    confirmed = (
+        record is not None
+        and record.held_since_run not in (None, policy.run_id)
+        and len(departures) <= record.held_count
+    )
     if is_mass and not confirmed:
-        target_plan.alert = record is None or record.held_since_run != policy.run_id
         target_plan.held = HeldRelease(
-            target_arn=observation.target.arn,
-            count=len(releases),
+            target_arn=listing.target.arn,
+            count=len(departures),
             of_total=recorded_total,
-            sample=sorted(known.number.number for _, known in releases)[:50],
+            sample=sorted(known.number.number for known in departures)[:HELD_SAMPLE],
         )
-        for bucket, known in releases:
-            kept_back.setdefault(bucket, []).append(known.number)
+        target_plan.kept = departures
         return
-    for _, known in releases:
-        _record(target_plan, observation, known, known.advanced(known.number, released=True), ChangeType.RELEASED)
+    target_plan.guard_passed = confirmed
+    target_plan.candidates = departures
 
 
-def _record_after(
-    observation: Observation,
-    kept_back: dict[str, list[PhoneNumber]],
-    held: HeldRelease | None,
-    policy: ReleasePolicy,
-) -> TargetRecord | None:
-    """The target's record as the snapshot will hold it: fingerprints of what it will contain."""
-    buckets = {} if observation.vanished else dict(observation.fingerprints)
-    for bucket in observation.recorded.keys() | observation.current.keys():
-        buckets.pop(bucket, None)
-        numbers = [*observation.current.get(bucket, {}).values(), *kept_back.get(bucket, [])]
-        buckets.update(fingerprints(numbers))
-    if observation.vanished and not buckets:
+def defer_reason(described: Described | None) -> str | None:
+    """Why a candidate release waits, or None when DescribePhoneNumber settled it."""
+    if described is None:
+        return "over tonight's DescribePhoneNumber budget"
+    if described.presence is Presence.GONE:
         return None
-    return TargetRecord(
-        target=observation.target,
-        buckets=buckets,
-        count=total_count(buckets),
-        held_since_run=policy.run_id if held else None,
-        held_count=held.count if held else 0,
+    if described.presence is Presence.CLAIMED:
+        return "still claimed to its target (the listing missed it)"
+    if described.presence is Presence.IN_PROGRESS:
+        return "a claim, move or update in progress"
+    if described.presence is Presence.FAILED:
+        return "its last claim or move failed"
+    return "DescribePhoneNumber failed"
+
+
+def settle(target_plan: TargetPlan, outcomes: Mapping[str, Described], policy: ReleasePolicy) -> TargetPlan:
+    """Turn confirmed candidates into changes and compute what the snapshot will hold for the target."""
+    listing = target_plan.listing
+    for known in target_plan.candidates:
+        described = outcomes.get(known.number.arn)
+        moved_to = described.number if described is not None else None
+        if described is not None and described.presence is Presence.GONE:
+            after = known.advanced(known.number, released=True)
+            target_plan.changes.append((after, _change(ChangeType.RELEASED, known, after)))
+        elif (
+            described is not None
+            and described.presence is Presence.CLAIMED
+            and moved_to is not None
+            and moved_to.target_arn != listing.target.arn
+        ):
+            after = known.advanced(moved_to)
+            target_plan.changes.append((after, _change(ChangeType.MOVED, known, after)))
+        else:
+            target_plan.deferred[defer_reason(described) or "not settled"] += 1
+            target_plan.kept.append(known)
+    _snapshot_after(target_plan, policy)
+    return target_plan
+
+
+def _snapshot_after(target_plan: TargetPlan, policy: ReleasePolicy) -> None:
+    """Bucket items and fingerprints of what the snapshot will hold: tonight's listing, less the numbers
+    listed later elsewhere, plus the departures kept back (held or deferred)."""
+    listing = target_plan.listing
+    kept = {known.number.arn for known in target_plan.kept}
+    new_fingerprints = {} if listing.vanished else dict(listing.fingerprints)
+    for bucket in listing.examined:
+        stored = listing.stored.get(bucket, {})
+        entries = {
+            arn: digest
+            for arn, digest in listing.listed_digests.get(bucket, {}).items()
+            if arn not in target_plan.listed_later
+        }
+        entries.update({arn: digest for arn, digest in stored.items() if arn in kept})
+        new_fingerprints.pop(bucket, None)
+        new_fingerprints.update(fingerprints({bucket: entries}))
+        if entries != stored:
+            target_plan.buckets[bucket] = entries
+    if listing.vanished and not new_fingerprints:
+        target_plan.record = None
+        return
+    held_since_run, held_count = _hold_after(target_plan, policy)
+    target_plan.record = TargetRecord(
+        target=listing.target,
+        buckets=new_fingerprints,
+        count=total_count(new_fingerprints),
+        held_since_run=held_since_run,
+        held_count=held_count,
     )
+
+
+def _hold_after(target_plan: TargetPlan, policy: ReleasePolicy) -> tuple[str | None, int]:
+    """A new hold starts with this run; a confirmed mass release keeps its hold while some of its
+    releases still wait for confirmation (so that the guard does not hold them a second time)."""
+    if target_plan.held is not None:
+        return policy.run_id, target_plan.held.count
+    record = target_plan.listing.record
+    waiting = sum(target_plan.deferred.values())
+    if target_plan.guard_passed and waiting and record is not None:
+        return record.held_since_run, waiting
+    return None, 0

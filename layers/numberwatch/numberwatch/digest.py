@@ -2,22 +2,29 @@
 
 Each is one SNS message that the email subscription lets through. The digest lists claimed and
 released numbers first, then moved and updated, and is cut ("... and 1,234 more") so that the
-whole SNS message, JSON envelope and attributes included, stays under 256 KiB. Pure: no I/O.
+whole SNS message, JSON envelope and attributes included, stays under 256 KiB. A run sends at most
+one mass-release alert, naming every target it holds releases for: an email endpoint that gets more
+than 10 messages a second is suspended. Every value from Connect is shown through `render`. Pure.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from .events import SNS_MESSAGE_LIMIT, OutboxMessage, describe, envelope
+from .events import SNS_MESSAGE_LIMIT, OutboxMessage, describe, envelope, target_label
 from .models import SCHEMA_VERSION, Change, ChangeType, EventType, HeldRelease, Unobserved
+from .render import escaped
 
 SUBJECT_LIMIT = 99
 # Room for message attributes, the subject and SNS's own accounting.
 ENVELOPE_RESERVE = 4 * 1024
+# The alert stays far below SNS's 256 KiB however many targets it names.
+ALERT_TARGETS_SHOWN = 200
+ALERT_SAMPLE_LINES = 600
 DIGEST_ORDER = (ChangeType.CLAIMED, ChangeType.RELEASED, ChangeType.MOVED, ChangeType.UPDATED)
 
 
@@ -86,22 +93,25 @@ def build_digest(
     changes: Iterable[Change],
     unobserved: list[Unobserved],
     held: list[HeldRelease],
-    deferred: int,
+    deferred: dict[str, int],
     target_names: dict[str, str],
 ) -> OutboxMessage | None:
-    """The night's digest, or None when there is nothing to tell."""
+    """The night's digest, or None when there is nothing to tell. `deferred` counts the releases that
+    wait for confirmation, by reason."""
     by_type: dict[ChangeType, list[Change]] = {t: [] for t in DIGEST_ORDER}
     for change in changes:
         by_type[change.change_type].append(change)
     counts = Counter({t: len(v) for t, v in by_type.items()})
-    if not any(counts.values()) and not unobserved and not held and not deferred:
+    waiting = sum(deferred.values())
+    if not any(counts.values()) and not unobserved and not held and not waiting:
         return None
     body = {
         **_common(EventType.DIGEST, account, run_id, observed_at),
         "counts": {t.value: counts[t] for t in DIGEST_ORDER},
         "unobserved_targets": [{"target_arn": u.target_arn, "reason": u.reason} for u in unobserved],
         "held_releases": [{"target_arn": h.target_arn, "count": h.count, "of_total": h.of_total} for h in held],
-        "deferred_releases": deferred,
+        "deferred_releases": waiting,
+        "deferred_reasons": dict(sorted(deferred.items())),
     }
     header = [
         f"Amazon Connect phone numbers in account {account}",
@@ -110,12 +120,13 @@ def build_digest(
     footer: list[str] = []
     if unobserved:
         footer += ["", f"NOT OBSERVED ({len(unobserved)}): their numbers are carried forward unchanged"]
-        footer += [f"  {target_names.get(u.target_arn, u.target_arn)}: {u.reason}" for u in unobserved[:50]]
+        footer += [f"  {target_label(u.target_arn, target_names)}: {escaped(u.reason, 300)}" for u in unobserved[:50]]
     if held:
         footer += ["", "RELEASES HELD until the next run confirms them (see the SUSPECTED_MASS_RELEASE alert)"]
-        footer += [f"  {target_names.get(h.target_arn, h.target_arn)}: {h.count} of {h.of_total}" for h in held]
-    if deferred:
-        footer += ["", f"{deferred} release(s) deferred: their Region was not fully observed, or the run was limited"]
+        footer += [f"  {target_label(h.target_arn, target_names)}: {h.count} of {h.of_total}" for h in held[:50]]
+    if waiting:
+        footer += ["", f"{waiting:,} RELEASE(S) AWAIT CONFIRMATION (reported once DescribePhoneNumber confirms them)"]
+        footer += [f"  {count:,} {reason}" for reason, count in sorted(deferred.items())]
     sections = [(t.value, sorted(describe(c, target_names) for c in by_type[t])) for t in DIGEST_ORDER if by_type[t]]
     empty = len(envelope(body, "")) + ENVELOPE_RESERVE
     text = _fit(header, sections, footer, SNS_MESSAGE_LIMIT - empty)
@@ -151,7 +162,7 @@ def build_baseline(
         f"Connect Number Watch recorded its baseline for account {account} in {', '.join(regions)}.",
         f"{total:,} phone numbers on {len(counts_by_target)} targets. From tomorrow you hear of every change.",
         "",
-        *(f"  {target_names.get(arn, arn)}: {count:,}" for arn, count in sorted(counts_by_target.items())),
+        *(f"  {target_label(arn, target_names)}: {count:,}" for arn, count in sorted(counts_by_target.items())),
     ]
     return OutboxMessage(
         message_id=f"baseline-{run_id}",
@@ -166,34 +177,39 @@ def build_baseline(
 
 
 def build_mass_release_alert(
-    account: str, run_id: str, observed_at: str, held: HeldRelease, target_names: dict[str, str]
+    account: str, run_id: str, observed_at: str, held: list[HeldRelease], target_names: dict[str, str]
 ) -> OutboxMessage:
-    name = target_names.get(held.target_arn, held.target_arn)
+    """One alert for the whole run, naming every target whose releases it holds."""
+    missing = sum(h.count for h in held)
+    shown_targets = held[:ALERT_TARGETS_SHOWN]
+    sample_size = max(3, ALERT_SAMPLE_LINES // max(len(shown_targets), 1))
     body = {
         **_common(EventType.SUSPECTED_MASS_RELEASE, account, run_id, observed_at),
-        "target_arn": held.target_arn,
-        "missing": held.count,
-        "of_total": held.of_total,
-        "sample": held.sample,
+        "missing": missing,
+        "targets": [
+            {"target_arn": h.target_arn, "missing": h.count, "of_total": h.of_total, "sample": h.sample[:sample_size]}
+            for h in held
+        ],
     }
-    text = "\n".join(
-        [
-            f"{held.count:,} of {held.of_total:,} numbers of {name} were not listed tonight.",
-            "That is more than the mass-release guard allows in one run, so they are NOT reported released yet.",
-            "If the next run still does not list them, their releases are confirmed and reported then.",
-            "If this is an API or permission problem, fix it before the next run and nothing is reported.",
-            "",
-            "Sample of the missing numbers:",
-            *(f"  {n}" for n in held.sample),
-        ]
-    )
+    lines = [
+        f"{missing:,} numbers of {len(held)} target(s) were not listed tonight.",
+        "That is more than the mass-release guard allows in one run, so they are NOT reported released yet.",
+        "If the next run still does not list them, each is confirmed with DescribePhoneNumber and reported then.",
+        "If this is an API or permission problem, fix it before the next run and nothing is reported.",
+    ]
+    for hold in shown_targets:
+        lines += ["", f"{target_label(hold.target_arn, target_names)}: {hold.count:,} of {hold.of_total:,} missing"]
+        lines += [f"  {escaped(number, 20)}" for number in hold.sample[:sample_size]]
+    if len(held) > len(shown_targets):
+        lines += ["", f"... and {len(held) - len(shown_targets):,} more targets (all in the JSON message)"]
+    targets = ",".join(sorted(h.target_arn for h in held))
     return OutboxMessage(
-        message_id=f"mass-release-{run_id}-{held.target_arn.rsplit('/', 1)[-1]}",
+        message_id=f"mass-release-{run_id}-{hashlib.sha256(targets.encode()).hexdigest()[:12]}",
         event_type=EventType.SUSPECTED_MASS_RELEASE,
         run_id=run_id,
         created_at=observed_at,
         body=body,
-        email_text=text,
-        subject=f"ALERT Connect numbers: {held.count:,} missing from {name}"[:SUBJECT_LIMIT],
-        attributes={"account": account, "region": held.target_arn.split(":")[3]},
+        email_text="\n".join(lines),
+        subject=f"ALERT Connect numbers: {missing:,} missing from {len(held)} target(s) in {account}"[:SUBJECT_LIMIT],
+        attributes={"account": account},
     )

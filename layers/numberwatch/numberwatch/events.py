@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
 from .models import SCHEMA_VERSION, Arn, Change, ChangeType, EventType, PhoneNumber
+from .render import escaped, shown
 
 SNS_MESSAGE_LIMIT = 256 * 1024
 
@@ -49,6 +50,10 @@ class OutboxMessage:
         """The SNS message for MessageStructure=json (sized for batching, then sent: built once)."""
         return envelope(self.body, self.email_text)
 
+    def kept_until(self, expires_at: int) -> OutboxMessage:
+        """The same message, kept as history until `expires_at` (epoch seconds)."""
+        return replace(self, expires_at=expires_at)
+
     def message_attributes(self) -> dict[str, str]:
         """Attributes subscribers filter on; SNS rejects empty strings, so those are left out."""
         return {k: v for k, v in {"event_type": self.event_type.value, **self.attributes}.items() if v}
@@ -64,26 +69,26 @@ def event_id(change: Change) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def target_label(target_arn: str, target_names: dict[str, str]) -> str:
+    """A target as people see it: its name from Connect (quoted, escaped), or its ARN."""
+    name = target_names.get(target_arn)
+    return shown(name) if name is not None else target_arn
+
+
 def describe(change: Change, target_names: dict[str, str]) -> str:
-    """One line for people."""
+    """One line for people. Every value that came from Connect is quoted and escaped (`render.shown`)."""
     number = change.current
-    name = target_names.get(number.target_arn, number.target_arn)
-    text = f"{number.number}  {number.type} {number.country}"
+    text = f"{escaped(number.number, 20)}  {escaped(number.type, 20)} {escaped(number.country, 4)}"
+    where = target_label(number.target_arn, target_names)
     if change.change_type is ChangeType.MOVED and change.before is not None:
-        before = target_names.get(change.before.target_arn, change.before.target_arn)
-        return f"{text}  from {before} to {name}"
+        return f"{text}  from {target_label(change.before.target_arn, target_names)} to {where}"
     if change.change_type is ChangeType.UPDATED and change.before is not None and change.after is not None:
-        edits = ", ".join(
-            f"{f}: {_field(change.before, f)!r} -> {_field(change.after, f)!r}" for f in change.changed_fields
-        )
-        return f"{text}  on {name}  ({edits})"
+        before, after = dict(change.before.change_values()), dict(change.after.change_values())
+        edits = ", ".join(f"{f}: {shown(before.get(f))} → {shown(after.get(f))}" for f in change.changed_fields)
+        return f"{text}  on {where}  ({edits})"
     preposition = "from" if change.change_type is ChangeType.RELEASED else "on"
-    description = f'  "{number.description}"' if number.description else ""
-    return f"{text}  {preposition} {name}{description}"
-
-
-def _field(number: PhoneNumber, summary_field: str) -> str | None:
-    return number.as_summary().get(summary_field)
+    description = f"  {shown(number.description)}" if number.description else ""
+    return f"{text}  {preposition} {where}{description}"
 
 
 def number_event(

@@ -1,63 +1,76 @@
-"""Fingerprints of a target's numbers, per hash bucket of number ARNs.
+"""Fingerprints of a target's numbers, in two levels, that no choice of descriptions can steer.
 
-A quiet night compares 64 short strings per target instead of reading every number back; one
-change in a 100,000-number target reloads one bucket (about 1,600 numbers), not the target.
+Level 2, per number: the SHA-256 of its change fields (`PhoneNumber.change_values`), JSON-encoded so
+that no value can imitate a field boundary. Level 1, per bucket (256 buckets of number ARNs): the
+SHA-256 of the bucket's (ARN, level-2 digest) entries in ARN order, each ARN length-prefixed. The
+target's record keeps level 1; a bucket item keeps level 2 for each of its numbers.
+
+A quiet night compares level 1 and reads nothing else. A changed bucket's item says exactly which of
+its numbers changed, so a night reads about one item per change, however large the target. A
+cryptographic digest (unlike the XOR of release 0.1, which is linear and could be steered by editing
+other descriptions of the bucket) changes whenever any number of the bucket does.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 
 from .models import PhoneNumber
 
-BUCKETS = 64
+BUCKETS = 256
+FINGERPRINT_VERSION = 2
+
+# One bucket of one target, at level 2: number ARN -> digest of its change fields.
+BucketEntries = dict[str, bytes]
 
 
 def bucket_of(number_arn: str) -> str:
-    """The bucket of a number: stable across runs, targets and Regions."""
-    digest = hashlib.blake2b(number_arn.encode(), digest_size=2).digest()
-    return f"{int.from_bytes(digest, 'big') % BUCKETS:02d}"
+    """The bucket of a number: stable across runs, targets and Regions (two hex digits)."""
+    return hashlib.sha256(number_arn.encode()).hexdigest()[:2]
 
 
-def canonical(number: PhoneNumber) -> str:
-    """Every summary field that makes a change. InstanceId is left out on purpose: it follows
-    from TargetArn for an instance, and for a TDG it depends on the Region it is listed from."""
-    return "\x1f".join(
-        (
-            number.arn,
-            number.id,
-            number.number,
-            number.country,
-            number.type,
-            number.target_arn,
-            number.description or "",
-            number.source_arn or "",
-        )
+def number_digest(number: PhoneNumber) -> bytes:
+    canonical = json.dumps(
+        [FINGERPRINT_VERSION, *(value for _, value in number.change_values())],
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
+    return hashlib.sha256(canonical.encode()).digest()
 
 
-def _digest(number: PhoneNumber) -> int:
-    return int.from_bytes(hashlib.blake2b(canonical(number).encode(), digest_size=16).digest(), "big")
+def bucket_fingerprint(entries: Mapping[str, bytes]) -> str:
+    """ "<sha-256 hex>:<count>" of one bucket's entries, independent of the order they were listed in."""
+    digest = hashlib.sha256()
+    for arn in sorted(entries):
+        encoded = arn.encode()
+        digest.update(len(encoded).to_bytes(2, "big"))
+        digest.update(encoded)
+        digest.update(entries[arn])
+    return f"{digest.hexdigest()}:{len(entries)}"
 
 
-def fingerprints(numbers: Iterable[PhoneNumber]) -> dict[str, str]:
-    """{bucket: "<xor of 128-bit digests>:<count>"} for the buckets that hold any number.
-
-    XOR is order-free, so a listing's page order never matters; the count guards the rare case
-    of two digests cancelling out."""
-    xor: dict[str, int] = {}
-    count: dict[str, int] = {}
+def entries_by_bucket(numbers: Iterable[PhoneNumber]) -> dict[str, BucketEntries]:
+    by_bucket: dict[str, BucketEntries] = {}
     for number in numbers:
-        bucket = bucket_of(number.arn)
-        xor[bucket] = xor.get(bucket, 0) ^ _digest(number)
-        count[bucket] = count.get(bucket, 0) + 1
-    return {bucket: f"{xor[bucket]:032x}:{count[bucket]}" for bucket in sorted(xor)}
+        by_bucket.setdefault(bucket_of(number.arn), {})[number.arn] = number_digest(number)
+    return by_bucket
 
 
-def changed_buckets(current: dict[str, str], recorded: dict[str, str]) -> list[str]:
+def fingerprints(by_bucket: Mapping[str, Mapping[str, bytes]]) -> dict[str, str]:
+    """Level 1 of every non-empty bucket."""
+    return {bucket: bucket_fingerprint(entries) for bucket, entries in sorted(by_bucket.items()) if entries}
+
+
+def changed_buckets(current: Mapping[str, str], recorded: Mapping[str, str]) -> list[str]:
     return sorted(b for b in current.keys() | recorded.keys() if current.get(b) != recorded.get(b))
 
 
-def total_count(buckets: dict[str, str]) -> int:
+def total_count(buckets: Mapping[str, str]) -> int:
     return sum(int(value.rsplit(":", 1)[1]) for value in buckets.values())
+
+
+def verified_buckets(run_number: int, every_runs: int) -> frozenset[str]:
+    """The buckets a run re-reads whatever their fingerprints say: each bucket once every `every_runs`."""
+    return frozenset(f"{b:02x}" for b in range(BUCKETS) if b % every_runs == run_number % every_runs)

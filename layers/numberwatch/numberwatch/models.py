@@ -85,9 +85,19 @@ class Target:
         return Arn.parse(self.arn).account
 
 
+class MalformedSummary(ValueError):
+    """A phone-number summary lacks a field the scan cannot do without (its ARN or its number)."""
+
+
+def _text(summary: Mapping[str, Any], name: str) -> str | None:
+    """A field as text; absent and empty are the same (the API omits empty fields, but may send "")."""
+    value = summary.get(name)
+    return str(value) if value not in (None, "") else None
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneNumber:
-    """One ListPhoneNumbersSummary, as the API returned it."""
+    """One ListPhoneNumbersSummary (or ClaimedPhoneNumberSummary), as the API returned it."""
 
     arn: str
     id: str
@@ -104,18 +114,26 @@ class PhoneNumber:
         return Arn.parse(self.arn).region
 
     @classmethod
-    def from_summary(cls, summary: Mapping[str, Any]) -> PhoneNumber:
-        """From the API's ListPhoneNumbersSummary fields (what as_summary gives back)."""
+    def from_summary(cls, summary: Mapping[str, Any], listed_on: str | None = None) -> PhoneNumber:
+        """From the API's summary fields (what as_summary gives back). Only the ARN and the number are
+        required; a summary without its TargetArn is on the target it was listed from (`listed_on`)."""
+        arn, e164 = _text(summary, "PhoneNumberArn"), _text(summary, "PhoneNumber")
+        if arn is None or e164 is None:
+            missing = "PhoneNumberArn" if arn is None else "PhoneNumber"
+            raise MalformedSummary(f"a phone-number summary has no {missing}")
+        target_arn = _text(summary, "TargetArn") or listed_on
+        if target_arn is None:
+            raise MalformedSummary(f"the summary of {arn} has no TargetArn")
         return cls(
-            arn=summary["PhoneNumberArn"],
-            id=summary["PhoneNumberId"],
-            number=summary["PhoneNumber"],
-            country=summary["PhoneNumberCountryCode"],
-            type=summary["PhoneNumberType"],
-            target_arn=summary["TargetArn"],
-            instance_id=summary.get("InstanceId", ""),
-            description=summary.get("PhoneNumberDescription"),
-            source_arn=summary.get("SourcePhoneNumberArn"),
+            arn=arn,
+            id=_text(summary, "PhoneNumberId") or arn.rsplit("/", 1)[-1],
+            number=e164,
+            country=_text(summary, "PhoneNumberCountryCode") or "",
+            type=_text(summary, "PhoneNumberType") or "",
+            target_arn=target_arn,
+            instance_id=_text(summary, "InstanceId") or "",
+            description=_text(summary, "PhoneNumberDescription"),
+            source_arn=_text(summary, "SourcePhoneNumberArn"),
         )
 
     def as_summary(self) -> dict[str, str]:
@@ -131,7 +149,29 @@ class PhoneNumber:
             "PhoneNumberDescription": self.description,
             "SourcePhoneNumberArn": self.source_arn,
         }
-        return {k: v for k, v in fields.items() if v is not None}
+        return {k: v for k, v in fields.items() if v}
+
+    def change_values(self) -> tuple[tuple[str, str | None], ...]:
+        """(summary field, value) of every field that makes a change: what fingerprints digest and what
+        `changed_fields` compares, from this one definition. InstanceId is left out on purpose: it follows
+        from TargetArn for an instance, and for a TDG it may depend on the Region it is listed from."""
+        return (
+            ("PhoneNumberArn", self.arn),
+            ("PhoneNumberId", self.id),
+            ("PhoneNumber", self.number),
+            ("PhoneNumberCountryCode", self.country),
+            ("PhoneNumberType", self.type),
+            ("TargetArn", self.target_arn),
+            ("PhoneNumberDescription", self.description),
+            ("SourcePhoneNumberArn", self.source_arn),
+        )
+
+
+def changed_fields(before: PhoneNumber, after: PhoneNumber) -> tuple[str, ...]:
+    """Summary fields whose values differ between two states of one number."""
+    return tuple(
+        name for (name, old), (_, new) in zip(before.change_values(), after.change_values(), strict=True) if old != new
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +211,17 @@ class Unobserved:
 
 @dataclass(slots=True)
 class TargetRecord:
-    """What the snapshot keeps per target: fingerprints per bucket, and any held releases."""
+    """What the snapshot keeps per target: fingerprints per bucket, and any held releases.
+
+    `legacy` marks a record written by release 0.1 (XOR fingerprints of 64 buckets): its fingerprints
+    compare with nothing, so the first run after an upgrade re-reads the target's numbers in full."""
 
     target: Target
     buckets: dict[str, str]
     count: int
     held_since_run: str | None = None
     held_count: int = 0
+    legacy: bool = False
 
 
 @dataclass(slots=True)
@@ -219,10 +263,23 @@ class ScanRequest(BaseModel):
 
 
 class RunStatus(StrEnum):
+    """Where a run stands. The function returns the last four; run records also hold the first two."""
+
+    RUNNING = "RUNNING"  # recorded when a run starts; a crash leaves it so
+    INTERRUPTED = "INTERRUPTED"  # a RUNNING record that a later run found and reported for
     COMPLETED = "COMPLETED"
     PARTIAL = "PARTIAL"  # stopped before the deadline, or some targets unobserved
     SKIPPED = "SKIPPED"  # another run holds the lease
     DRY_RUN = "DRY_RUN"
+
+
+class RunMode(StrEnum):
+    """Whether the run recorded a baseline (silently), reported changes, or both (a Region added later)."""
+
+    NONE = "NONE"
+    BASELINE = "BASELINE"
+    INCREMENTAL = "INCREMENTAL"
+    MIXED = "MIXED"
 
 
 class RunSummary(BaseModel):
@@ -232,7 +289,7 @@ class RunSummary(BaseModel):
     status: RunStatus
     account: str | None = None
     regions: list[str] = Field(default_factory=list)
-    mode: Literal["BASELINE", "INCREMENTAL", "MIXED", "NONE"] = "NONE"
+    mode: RunMode = RunMode.NONE
     dry_run: bool = False
     limited_to: list[str] | None = None
     targets_scanned: int = 0
@@ -241,12 +298,15 @@ class RunSummary(BaseModel):
     numbers_observed: int = 0
     numbers_by_target: dict[str, int] = Field(default_factory=dict)
     buckets_reloaded: int = 0
+    buckets_verified: int = 0
     changes: dict[str, int] = Field(default_factory=lambda: {t.value: 0 for t in ChangeType})
     baseline_numbers: int = 0
     releases_held: int = 0
     releases_deferred: int = 0
+    describe_calls: int = 0
     messages_published: int = 0
     messages_pending: int = 0
+    messages_set_aside: list[str] = Field(default_factory=list)
     connect_api_calls: int = 0
     duration_ms: int = 0
     message: str = ""

@@ -1,18 +1,24 @@
-"""The scan's three doors to the outside world, as small interfaces.
+"""The scan's doors to the outside world, as small interfaces.
 
-`Inventory` lists what Connect holds, `SnapshotStore` keeps what was seen (and the outbox),
-`Publisher` sends messages. The AWS adapters implement them with an injected boto3 client; the
-service and the tests see only these."""
+`Inventory` lists and describes what Connect holds. What the scan keeps is behind four ports: the
+`Lease` against overlapping runs, the `Snapshot` (targets, buckets, numbers), the `Outbox` (messages
+written with the changes they report, published afterwards) and the `RunLog` (one record per run);
+one DynamoDB adapter serves all four, and every write goes through `Lease.write` so that it is one
+transaction guarded by the lease. `Publisher` sends messages. The AWS adapters implement them with an
+injected boto3 client; the phases and the tests see only these.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from .events import OutboxMessage
-from .models import PhoneNumber, SnapshotNumber, Target, TargetRecord
+from .fingerprint import BucketEntries
+from .models import PhoneNumber, RunStatus, SnapshotNumber, Target, TargetRecord
 
 
 class TargetUnavailable(Exception):
@@ -40,6 +46,23 @@ class Discovery:
     failures: list[str] = field(default_factory=list)
 
 
+class Presence(StrEnum):
+    """What DescribePhoneNumber says of a number the listings no longer show."""
+
+    GONE = "GONE"  # ResourceNotFoundException: released
+    CLAIMED = "CLAIMED"  # claimed, on the target `number` names
+    IN_PROGRESS = "IN_PROGRESS"  # a claim, move or update under way
+    FAILED = "FAILED"  # the last claim or move failed
+    UNKNOWN = "UNKNOWN"  # the call failed (throttled, denied, timed out): `reason` says why
+
+
+@dataclass(frozen=True)
+class Described:
+    presence: Presence
+    number: PhoneNumber | None = None
+    reason: str = ""
+
+
 class Inventory(Protocol):
     def discover(self, region: str) -> Discovery: ...
 
@@ -47,12 +70,16 @@ class Inventory(Protocol):
         """Every number of the target; raises TargetUnavailable or OutOfTime."""
         ...
 
+    def describe(self, number_arn: str) -> Described:
+        """The number as DescribePhoneNumber tells it, asked in the number's own Region; raises OutOfTime."""
+        ...
+
     @property
     def api_calls(self) -> int: ...
 
 
 @dataclass(frozen=True)
-class Lease:
+class LeaseState:
     acquired: bool
     owner: str
     expires_at: datetime
@@ -62,9 +89,12 @@ class Lease:
 
 @dataclass(frozen=True)
 class ScopeRecord:
+    """One account and Region: whether its baseline is recorded, and how many full runs it has seen."""
+
     account: str
     region: str
     baseline_complete: bool
+    full_runs: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,15 +102,22 @@ class RunRecord:
     account: str
     run_id: str
     started_at: datetime
-    status: str
+    status: RunStatus
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-# What a run writes. One `SnapshotStore.write` call is one transaction, guarded by the lease.
+# What a run writes. One `Lease.write` call is one transaction, guarded by the lease.
 @dataclass(frozen=True)
 class PutNumber:
     snapshot: SnapshotNumber
     expires_at: int | None = None  # for released numbers, kept as tombstones for the history
+
+
+@dataclass(frozen=True)
+class PutBucket:
+    target: Target
+    bucket: str
+    entries: BucketEntries  # empty: the bucket item is deleted
 
 
 @dataclass(frozen=True)
@@ -108,45 +145,84 @@ class PutRun:
     run: RunRecord
 
 
-Mutation = PutNumber | PutTarget | DeleteTarget | PutMessage | PutScope | PutRun
+Mutation = PutNumber | PutBucket | PutTarget | DeleteTarget | PutMessage | PutScope | PutRun
 
 
-class SnapshotStore(Protocol):
+class Lease(Protocol):
     max_items_per_write: int
+    max_bytes_per_write: int
 
-    def acquire_lease(self, account: str, owner: str, now: datetime, expires_at: datetime) -> Lease: ...
+    def acquire_lease(self, account: str, owner: str, now: datetime, expires_at: datetime) -> LeaseState: ...
 
     def release_lease(self, account: str, owner: str) -> None: ...
-
-    def scope(self, account: str, region: str) -> ScopeRecord | None: ...
-
-    def targets(self, account: str, region: str) -> dict[str, TargetRecord]: ...
-
-    def bucket(self, target_arn: str, bucket: str) -> dict[str, SnapshotNumber]: ...
-
-    def target_numbers(self, target_arn: str) -> dict[str, dict[str, SnapshotNumber]]: ...
-
-    def numbers(self, arns: Sequence[str]) -> dict[str, SnapshotNumber]: ...
 
     def write(self, account: str, owner: str, mutations: Sequence[Mutation]) -> None:
         """One transaction, all or nothing, only while `owner` holds the lease (else LeaseLost)."""
         ...
 
-    def run_changes(self, account: str, run_id: str) -> list[dict[str, Any]]: ...
+    def size_of(self, mutation: Mutation) -> int:
+        """Bytes the mutation takes in a transaction (transactions are bounded in bytes as in items)."""
+        ...
+
+
+class Snapshot(Protocol):
+    """Every read here is strongly consistent: what the run decides on is what was last written."""
+
+    def scope(self, account: str, region: str) -> ScopeRecord | None: ...
+
+    def targets(self, account: str, region: str) -> dict[str, TargetRecord]: ...
+
+    def buckets(self, target_arn: str, buckets: Sequence[str]) -> dict[str, BucketEntries]: ...
+
+    def numbers(self, arns: Sequence[str]) -> dict[str, SnapshotNumber]: ...
+
+    def legacy_numbers(self, target_arn: str) -> list[SnapshotNumber]:
+        """A target's live numbers as release 0.1 indexed them (read once, when upgrading)."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message: OutboxMessage
+    unsent: bool  # still in the outbox (neither published nor set aside)
+
+
+class Outbox(Protocol):
+    def run_messages(self, account: str, run_id: str) -> list[StoredMessage]:
+        """Every message one run wrote, read consistently (its own partition: no index involved)."""
+        ...
 
     def has_message(self, account: str, message: OutboxMessage) -> bool: ...
 
-    def recent_runs(self, account: str, limit: int) -> list[RunRecord]: ...
+    def unsent_pages(self, account: str) -> Iterator[list[OutboxMessage]]:
+        """Messages left unsent, page by page, through an eventually consistent index: an entry may be
+        missing for a while, or still listed after it was sent (check with `still_unsent`)."""
+        ...
 
-    def unsent(self, account: str, limit: int) -> list[OutboxMessage]: ...
+    def still_unsent(self, account: str, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+        """The ones of `messages` that are really still unsent (a consistent read of each)."""
+        ...
 
     def mark_sent(self, account: str, messages: Sequence[OutboxMessage]) -> None: ...
+
+    def set_aside(self, account: str, message: OutboxMessage, reason: str) -> None:
+        """Keep a message SNS refused as our fault, out of the outbox, listed for an operator."""
+        ...
+
+
+class RunLog(Protocol):
+    def recent_runs(self, account: str, limit: int) -> list[RunRecord]: ...
+
+
+class Store(Lease, Snapshot, Outbox, RunLog, Protocol):
+    """The four ports the DynamoDB adapter serves together."""
 
 
 @dataclass
 class PublishResult:
     sent: list[str] = field(default_factory=list)  # message ids
-    failed: dict[str, str] = field(default_factory=dict)  # message id -> reason
+    failed: dict[str, str] = field(default_factory=dict)  # message id -> reason: may succeed later
+    refused: dict[str, str] = field(default_factory=dict)  # message id -> reason: our fault, never will
 
 
 class Publisher(Protocol):

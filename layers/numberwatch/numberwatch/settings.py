@@ -50,7 +50,13 @@ class Settings(BaseModel):
         default=None, alias="SCAN_REGIONS"
     )
     connect_requests_per_second: float = Field(default=1.0, alias="CONNECT_REQUESTS_PER_SECOND", gt=0, le=100)
+    connect_burst: float = Field(default=2.0, alias="CONNECT_BURST", ge=1, le=100)
     connect_max_attempts: int = Field(default=8, alias="CONNECT_MAX_ATTEMPTS", ge=1, le=20)
+    # DescribePhoneNumber calls a run may spend confirming releases: at our pace of 1 a second,
+    # 300 take 5 minutes of the 15; a night with more releases confirms the rest the next night.
+    describe_calls_per_run: int = Field(default=300, alias="DESCRIBE_CALLS_PER_RUN", ge=0, le=5000)
+    # Every bucket is re-read number by number once every this many runs, whatever its fingerprint.
+    full_verification_runs: int = Field(default=30, alias="FULL_VERIFICATION_RUNS", ge=1, le=365)
     mass_release_share: float = Field(default=0.5, alias="MASS_RELEASE_SHARE", gt=0, le=1)
     mass_release_min_numbers: int = Field(default=10, alias="MASS_RELEASE_MIN_NUMBERS", ge=0)
     history_retention_days: int = Field(default=400, alias="HISTORY_RETENTION_DAYS", ge=1, le=3650)

@@ -1,9 +1,10 @@
-"""Inventory adapter: Amazon Connect's ListInstances, ListTrafficDistributionGroups and
-ListPhoneNumbersV2, all pages, through boto3 clients it is given.
+"""Inventory adapter: Amazon Connect's ListInstances, ListTrafficDistributionGroups,
+ListPhoneNumbersV2 and DescribePhoneNumber, through boto3 clients it is given (one per Region).
 
-Every request (retries included) passes a `CallGate` first: it paces our own calls to a share
-of the account's quota (shared with the customer's automation), counts them, and stops the run
-before the Lambda's deadline rather than sleeping through it.
+Every request (retries included) passes a `CallGate` first: a token bucket per Region and operation
+(Connect's quotas are per account, Region and API) that paces our own calls to a share of the quota
+(shared with the customer's automation), counts them, and stops the run before the Lambda's deadline
+rather than sleeping through it.
 """
 
 from __future__ import annotations
@@ -15,30 +16,38 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..models import PhoneNumber, Target, TargetKind
-from ..ports import Discovery, OutOfTime, TargetUnavailable
+from ..models import Arn, MalformedSummary, PhoneNumber, Target, TargetKind
+from ..ports import Described, Discovery, OutOfTime, Presence, TargetUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
 PAGE_SIZE = 1000
 CATALOGUE_PAGE_SIZE = 10
+# TDG statuses in which the group can hold numbers and be listed. CREATION_IN_PROGRESS and
+# CREATION_FAILED groups never held any; a PENDING_DELETION group has none left (Connect refuses to
+# delete a group with numbers): such a group is not a target, and one the snapshot knew departs.
+LISTABLE_TDG_STATUSES = frozenset({"ACTIVE", "UPDATE_IN_PROGRESS", "DELETION_FAILED"})
 
 
 class CallGate:
-    """Paces Connect requests per Region and operation, counts them, and guards the deadline."""
+    """A token bucket per (Region, operation): `rate` requests a second, at most `burst` at once (the
+    bucket starts full), a count of every request, and the deadline guard."""
 
     def __init__(
         self,
         requests_per_second: float,
+        burst: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.interval = 1.0 / requests_per_second
+        self.rate = requests_per_second
+        self.burst = max(1.0, burst)
         self.clock = clock
         self.sleep = sleep
         self.lock = threading.Lock()
-        self.next_slot: dict[str, float] = {}
+        # (Region, operation) -> (tokens, at): the bucket's level at a moment.
+        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self.calls = 0
         self.seconds_left: Callable[[], float] = lambda: float("inf")
 
@@ -47,18 +56,22 @@ class CallGate:
         self.seconds_left = seconds_left
         self.calls = 0
 
-    def attach(self, client: ConnectClient) -> ConnectClient:
-        client.meta.events.register("before-send.connect", self._before_send, unique_id="numberwatch-call-gate")
+    def attach(self, client: ConnectClient, region: str) -> ConnectClient:
+        def before_send(event_name: str, **_: Any) -> None:
+            self.wait(region, event_name.rsplit(".", 1)[-1])
+
+        client.meta.events.register("before-send.connect", before_send, unique_id=f"numberwatch-call-gate-{region}")
         return client
 
-    def _before_send(self, event_name: str, **_: Any) -> None:
-        region_operation = event_name.rsplit(".", 1)[-1]
+    def wait(self, region: str, operation: str) -> None:
+        """Take a token for one request, sleeping until there is one; OutOfTime if that is too long."""
         with self.lock:
             now = self.clock()
-            slot = max(now, self.next_slot.get(region_operation, now))
-            self.next_slot[region_operation] = slot + self.interval
+            tokens, at = self.buckets.get((region, operation), (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate) - 1.0
+            self.buckets[(region, operation)] = (tokens, now)
             self.calls += 1
-        delay = slot - now
+        delay = -tokens / self.rate if tokens < 0 else 0.0
         if delay >= self.seconds_left():
             raise OutOfTime(f"no time left to wait {delay:.1f}s for the next Connect request")
         if delay > 0:
@@ -70,6 +83,10 @@ def _reason(operation: str, exc: Exception) -> str:
         error = exc.response.get("Error", {})
         return f"{operation}: {error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
     return f"{operation}: {type(exc).__name__}: {exc}"
+
+
+def _code(exc: Exception) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
 
 
 class ConnectInventory:
@@ -106,31 +123,35 @@ class ConnectInventory:
                 for page in client.get_paginator("list_traffic_distribution_groups").paginate(
                     InstanceId=arn, PaginationConfig={"PageSize": CATALOGUE_PAGE_SIZE}
                 ):
-                    for tdg in page["TrafficDistributionGroupSummaryList"]:
-                        discovery.targets.append(
-                            Target(
-                                tdg["Arn"],
-                                TargetKind.TRAFFIC_DISTRIBUTION_GROUP,
-                                tdg.get("Name", tdg["Id"]),
-                                tdg.get("InstanceArn", arn),
-                                (region,),
-                            )
+                    discovery.targets.extend(
+                        Target(
+                            tdg["Arn"],
+                            TargetKind.TRAFFIC_DISTRIBUTION_GROUP,
+                            tdg.get("Name", tdg["Id"]),
+                            tdg.get("InstanceArn", arn),
+                            (region,),
                         )
+                        for tdg in page["TrafficDistributionGroupSummaryList"]
+                        if tdg.get("Status") in LISTABLE_TDG_STATUSES
+                    )
             except (ClientError, BotoCoreError) as exc:
                 discovery.failures.append(_reason(f"ListTrafficDistributionGroups({arn})", exc))
         return discovery
 
     def list_numbers(self, target: Target) -> list[PhoneNumber]:
-        """A TDG is listed once: from its home Region, else from its other Region."""
+        """A TDG is listed once: from its home Region, else from its other Region. A number that a
+        listing shows twice (it can move while the pages are read) is kept once, as last shown."""
         regions = [target.home_region, *(r for r in target.regions if r != target.home_region)]
         if target.kind is TargetKind.INSTANCE:
             regions = regions[:1]
         reasons = []
         for region in regions:
             try:
-                return list(self._pages(self.client_for(region), target.arn))
+                return list({n.arn: n for n in self._pages(self.client_for(region), target.arn)}.values())
             except (ClientError, BotoCoreError) as exc:
                 reasons.append(f"{region}: {_reason('ListPhoneNumbersV2', exc)}")
+            except MalformedSummary as exc:
+                reasons.append(f"{region}: ListPhoneNumbersV2 answered {exc}")
         raise TargetUnavailable("; ".join(reasons))
 
     def _pages(self, client: ConnectClient, target_arn: str) -> Iterator[PhoneNumber]:
@@ -141,10 +162,28 @@ class ConnectInventory:
                 arguments["NextToken"] = token
             page = client.list_phone_numbers_v2(**arguments)
             for summary in page.get("ListPhoneNumbersSummaryList", []):
-                yield PhoneNumber.from_summary(summary)
+                yield PhoneNumber.from_summary(summary, listed_on=target_arn)
             token = page.get("NextToken")
             if not token:
                 return
+
+    def describe(self, number_arn: str) -> Described:
+        """Asked in the number's own Region: only there is a number that left a TDG still found."""
+        region = Arn.parse(number_arn).region
+        try:
+            answer = self.client_for(region).describe_phone_number(PhoneNumberId=number_arn)
+        except (ClientError, BotoCoreError) as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return Described(Presence.GONE)
+            return Described(Presence.UNKNOWN, reason=_reason("DescribePhoneNumber", exc))
+        summary: dict[str, Any] = dict(answer.get("ClaimedPhoneNumberSummary", {}))
+        status = summary.get("PhoneNumberStatus", {}).get("Status", "CLAIMED")
+        try:
+            number = PhoneNumber.from_summary(summary)
+        except MalformedSummary as exc:
+            return Described(Presence.UNKNOWN, reason=f"DescribePhoneNumber answered {exc}")
+        presence = {"CLAIMED": Presence.CLAIMED, "IN_PROGRESS": Presence.IN_PROGRESS, "FAILED": Presence.FAILED}
+        return Described(presence.get(status, Presence.UNKNOWN), number, reason=f"status {status}")
 
 
 def seconds_left_from(remaining_ms: Callable[[], int], reserve_seconds: float) -> Callable[[], float]:

@@ -1,18 +1,26 @@
-"""Snapshot adapter: one DynamoDB table, several item types (single-table design).
+"""Snapshot adapter: one DynamoDB table, several item types (single-table design). It serves the
+`Lease`, `Snapshot`, `Outbox` and `RunLog` ports.
 
 | item    | PK                        | SK                         | indexes                                  |
 |---------|---------------------------|----------------------------|------------------------------------------|
 | scope   | SCOPE#<account>#<region>  | #SCOPE                     |                                          |
 | target  | SCOPE#<account>#<region>  | TGT#<target arn>           |                                          |
-| number  | NUM#<number arn>          | NUM                        | ByTargetBucket: TGT#<target> / B#<bb>#id |
+| bucket  | TGT#<target arn>          | B#<bucket>                 |                                          |
+| number  | NUM#<number arn>          | NUM                        | (release 0.1: ByTargetBucket)            |
 | message | MSG#<account>#<run id>    | <event type>#<message id>  | Unsent (sparse), NumberHistory           |
 | run     | RUN#<account>             | <started at>#<run id>      |                                          |
 | lease   | LEASE#<account>           | LEASE                      |                                          |
 
-Account and Region are part of every key (a number's and a target's ARN carry both). Every
-`write` is one TransactWriteItems with a ConditionCheck on the lease, so a run that lost its
-lease cannot write. Released numbers stay as tombstones (no bucket index entry) so that their
+Account and Region are part of every key (a number's and a target's ARN carry both). Every `write`
+is one TransactWriteItems with a ConditionCheck on the lease, so a run that lost its lease cannot
+write. Every read the run decides on is strongly consistent and by key: the only index reads are the
+outbox's leftovers (checked again by key before they are sent) and, once per target when upgrading
+from release 0.1, the old `ByTargetBucket` index. Released numbers stay as tombstones so that their
 version, and with it the event id of a later re-claim, keeps counting.
+
+A bucket item packs its entries into one binary attribute: per number, sorted by ARN, a 2-byte ARN
+length, the ARN and its 32-byte digest (about 110 bytes a number, so a bucket of a 100,000-number
+target is about 45 KB, far below DynamoDB's 400 KB item limit).
 """
 
 from __future__ import annotations
@@ -26,14 +34,15 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ..events import OutboxMessage
-from ..fingerprint import bucket_of
-from ..models import EventType, PhoneNumber, SnapshotNumber, Target, TargetKind, TargetRecord
+from ..fingerprint import FINGERPRINT_VERSION, BucketEntries
+from ..models import EventType, PhoneNumber, RunStatus, SnapshotNumber, Target, TargetKind, TargetRecord
 from ..observability import logger
 from ..ports import (
     DeleteTarget,
-    Lease,
     LeaseLost,
+    LeaseState,
     Mutation,
+    PutBucket,
     PutMessage,
     PutNumber,
     PutRun,
@@ -41,6 +50,7 @@ from ..ports import (
     PutTarget,
     RunRecord,
     ScopeRecord,
+    StoredMessage,
 )
 
 if TYPE_CHECKING:
@@ -48,12 +58,14 @@ if TYPE_CHECKING:
 
 Item = dict[str, Any]
 
-BUCKET_INDEX = "ByTargetBucket"
+LEGACY_BUCKET_INDEX = "ByTargetBucket"
 UNSENT_INDEX = "Unsent"
 HISTORY_INDEX = "NumberHistory"
 TRANSACTION_LIMIT = 100
+TRANSACTION_BYTES = 4 * 1024 * 1024
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+DIGEST_BYTES = 32
 
 
 class StoreError(Exception):
@@ -82,8 +94,29 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def pack_entries(entries: BucketEntries) -> bytes:
+    packed = bytearray()
+    for arn in sorted(entries):
+        encoded = arn.encode()
+        packed += len(encoded).to_bytes(2, "big") + encoded + entries[arn]
+    return bytes(packed)
+
+
+def unpack_entries(packed: bytes) -> BucketEntries:
+    entries: BucketEntries = {}
+    position = 0
+    while position < len(packed):
+        length = int.from_bytes(packed[position : position + 2], "big")
+        arn = packed[position + 2 : position + 2 + length].decode()
+        position += 2 + length
+        entries[arn] = packed[position : position + DIGEST_BYTES]
+        position += DIGEST_BYTES
+    return entries
+
+
 class DynamoSnapshotStore:
     max_items_per_write = TRANSACTION_LIMIT - 1  # one slot for the lease check
+    max_bytes_per_write = TRANSACTION_BYTES - 64 * 1024  # room for the lease check and request overhead
 
     def __init__(
         self,
@@ -98,20 +131,39 @@ class DynamoSnapshotStore:
         self.sleep = sleep
 
     # ------------------------------------------------------------- queries
-    def _query(self, **arguments: Any) -> Iterator[Item]:
+    def _pages(self, **arguments: Any) -> Iterator[list[Item]]:
         arguments["TableName"] = self.table
         while True:
             page = self.client.query(**arguments)
-            yield from page.get("Items", [])
+            yield page.get("Items", [])
             if "LastEvaluatedKey" not in page or arguments.get("Limit"):
                 return
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _query(self, **arguments: Any) -> Iterator[Item]:
+        """A base-table query, strongly consistent."""
+        for page in self._pages(ConsistentRead=True, **arguments):
+            yield from page
+
+    def _batch_get(self, keys: Sequence[Item], projection: str | None = None) -> Iterator[Item]:
+        """Every item of `keys` that exists, read consistently, unprocessed keys retried."""
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            pending = list(keys[start : start + BATCH_GET_LIMIT])
+            attempt = 0
+            while pending:
+                request: dict[str, Any] = {"Keys": pending, "ConsistentRead": True}
+                if projection:
+                    request["ProjectionExpression"] = projection
+                response: Any = self.client.batch_get_item(RequestItems={self.table: request})  # type: ignore[dict-item]
+                yield from response.get("Responses", {}).get(self.table, [])
+                pending = response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                attempt = self._backoff(attempt) if pending else 0
 
     # --------------------------------------------------------------- lease
     def _lease_key(self, account: str) -> Item:
         return {"PK": _s(f"LEASE#{account}"), "SK": _s("LEASE")}
 
-    def acquire_lease(self, account: str, owner: str, now: datetime, expires_at: datetime) -> Lease:
+    def acquire_lease(self, account: str, owner: str, now: datetime, expires_at: datetime) -> LeaseState:
         current = self.client.get_item(TableName=self.table, Key=self._lease_key(account), ConsistentRead=True).get(
             "Item"
         )
@@ -138,10 +190,10 @@ class DynamoSnapshotStore:
                 raise
             latest = self.client.get_item(TableName=self.table, Key=self._lease_key(account), ConsistentRead=True)
             return self._held(latest["Item"])
-        return Lease(True, owner, expires_at, started_at, resumed)
+        return LeaseState(True, owner, expires_at, started_at, resumed)
 
-    def _held(self, item: Item) -> Lease:
-        return Lease(
+    def _held(self, item: Item) -> LeaseState:
+        return LeaseState(
             acquired=False,
             owner=str(_text(item, "owner")),
             expires_at=datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC),
@@ -162,14 +214,16 @@ class DynamoSnapshotStore:
                 raise
             logger.warning("The lease was no longer ours to release")
 
-    # --------------------------------------------------------------- reads
+    # ------------------------------------------------------------ snapshot
     def scope(self, account: str, region: str) -> ScopeRecord | None:
         item = self.client.get_item(
-            TableName=self.table, Key={"PK": _s(f"SCOPE#{account}#{region}"), "SK": _s("#SCOPE")}
+            TableName=self.table, Key={"PK": _s(f"SCOPE#{account}#{region}"), "SK": _s("#SCOPE")}, ConsistentRead=True
         ).get("Item")
         if item is None:
             return None
-        return ScopeRecord(account, region, bool(item["baseline_complete"]["BOOL"]))
+        return ScopeRecord(
+            account, region, bool(item["baseline_complete"]["BOOL"]), int(item.get("full_runs", {"N": "0"})["N"])
+        )
 
     def targets(self, account: str, region: str) -> dict[str, TargetRecord]:
         records = {}
@@ -190,91 +244,115 @@ class DynamoSnapshotStore:
                 count=int(item["count"]["N"]),
                 held_since_run=_text(item, "held_since_run"),
                 held_count=int(item.get("held_count", {"N": "0"})["N"]),
+                legacy=int(item.get("fingerprint_version", {"N": "1"})["N"]) < FINGERPRINT_VERSION,
             )
         return records
 
-    def bucket(self, target_arn: str, bucket: str) -> dict[str, SnapshotNumber]:
-        items = self._query(
-            IndexName=BUCKET_INDEX,
-            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
-            ExpressionAttributeValues={":pk": _s(f"TGT#{target_arn}"), ":prefix": _s(f"B#{bucket}#")},
-        )
-        return {s.number.arn: s for s in map(self._snapshot, items)}
-
-    def target_numbers(self, target_arn: str) -> dict[str, dict[str, SnapshotNumber]]:
-        by_bucket: dict[str, dict[str, SnapshotNumber]] = {}
-        for item in self._query(
-            IndexName=BUCKET_INDEX,
-            KeyConditionExpression="GSI1PK = :pk",
-            ExpressionAttributeValues={":pk": _s(f"TGT#{target_arn}")},
-        ):
-            snapshot = self._snapshot(item)
-            by_bucket.setdefault(bucket_of(snapshot.number.arn), {})[snapshot.number.arn] = snapshot
-        return by_bucket
+    def buckets(self, target_arn: str, buckets: Sequence[str]) -> dict[str, BucketEntries]:
+        keys = [{"PK": _s(f"TGT#{target_arn}"), "SK": _s(f"B#{bucket}")} for bucket in buckets]
+        return {item["SK"]["S"][2:]: unpack_entries(bytes(item["entries"]["B"])) for item in self._batch_get(keys)}
 
     def numbers(self, arns: Sequence[str]) -> dict[str, SnapshotNumber]:
-        found: dict[str, SnapshotNumber] = {}
-        for start in range(0, len(arns), BATCH_GET_LIMIT):
-            keys: list[Item] = [
-                {"PK": _s(f"NUM#{arn}"), "SK": _s("NUM")} for arn in arns[start : start + BATCH_GET_LIMIT]
-            ]
-            attempt = 0
-            while keys:
-                response: Any = self.client.batch_get_item(RequestItems={self.table: {"Keys": keys}})
-                for item in response.get("Responses", {}).get(self.table, []):
-                    snapshot = self._snapshot(item)
-                    found[snapshot.number.arn] = snapshot
-                keys = response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
-                attempt = self._backoff(attempt) if keys else 0
-        return found
+        keys = [{"PK": _s(f"NUM#{arn}"), "SK": _s("NUM")} for arn in arns]
+        return {s.number.arn: s for s in map(self._snapshot, self._batch_get(keys))}
 
-    def run_changes(self, account: str, run_id: str) -> list[dict[str, Any]]:
+    def legacy_numbers(self, target_arn: str) -> list[SnapshotNumber]:
         return [
-            json.loads(item["body"]["S"])
+            self._snapshot(item)
+            for page in self._pages(
+                IndexName=LEGACY_BUCKET_INDEX,
+                KeyConditionExpression="GSI1PK = :pk",
+                ExpressionAttributeValues={":pk": _s(f"TGT#{target_arn}")},
+            )
+            for item in page
+        ]
+
+    # -------------------------------------------------------------- outbox
+    def run_messages(self, account: str, run_id: str) -> list[StoredMessage]:
+        return [
+            StoredMessage(self._message(item), _text(item, "GSI2PK") == f"UNSENT#{account}")
             for item in self._query(
-                KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-                ExpressionAttributeValues={
-                    ":pk": _s(f"MSG#{account}#{run_id}"),
-                    ":prefix": _s(f"{EventType.NUMBER_CHANGE.value}#"),
-                },
+                KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": _s(f"MSG#{account}#{run_id}")}
             )
         ]
 
-    def has_message(self, account: str, message: OutboxMessage) -> bool:
-        key = {
+    def _message_key(self, account: str, message: OutboxMessage) -> Item:
+        return {
             "PK": _s(f"MSG#{account}#{message.run_id}"),
             "SK": _s(f"{message.event_type.value}#{message.message_id}"),
         }
+
+    def has_message(self, account: str, message: OutboxMessage) -> bool:
+        key = self._message_key(account, message)
         found = self.client.get_item(TableName=self.table, Key=key, ProjectionExpression="PK", ConsistentRead=True)
         return "Item" in found
 
-    def recent_runs(self, account: str, limit: int) -> list[RunRecord]:
-        return [
-            RunRecord(
-                account=account,
-                run_id=item["run_id"]["S"],
-                started_at=datetime.fromisoformat(item["started_at"]["S"]),
-                status=item["status"]["S"],
-                summary=json.loads(item["summary"]["S"]),
-            )
-            for item in self._query(
-                KeyConditionExpression="PK = :pk",
-                ExpressionAttributeValues={":pk": _s(f"RUN#{account}")},
-                ScanIndexForward=False,
-                Limit=limit,
-            )
-        ]
+    def unsent_pages(self, account: str) -> Iterator[list[OutboxMessage]]:
+        for page in self._pages(
+            IndexName=UNSENT_INDEX,
+            KeyConditionExpression="GSI2PK = :pk",
+            ExpressionAttributeValues={":pk": _s(f"UNSENT#{account}")},
+        ):
+            yield [self._message(item) for item in page]
 
-    def unsent(self, account: str, limit: int) -> list[OutboxMessage]:
-        return [
-            self._message(item)
-            for item in self._query(
-                IndexName=UNSENT_INDEX,
-                KeyConditionExpression="GSI2PK = :pk",
-                ExpressionAttributeValues={":pk": _s(f"UNSENT#{account}")},
-                Limit=limit,
-            )
-        ]
+    def still_unsent(self, account: str, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+        by_key = {(f"MSG#{account}#{m.run_id}", f"{m.event_type.value}#{m.message_id}"): m for m in messages}
+        keys = [{"PK": _s(pk), "SK": _s(sk)} for pk, sk in by_key]
+        unsent = {
+            (item["PK"]["S"], item["SK"]["S"])
+            for item in self._batch_get(keys, projection="PK, SK, GSI2PK")
+            if _text(item, "GSI2PK") == f"UNSENT#{account}"
+        }
+        return [message for key, message in by_key.items() if key in unsent]
+
+    def mark_sent(self, account: str, messages: Sequence[OutboxMessage]) -> None:
+        unique = {m.message_id: m for m in messages}
+        self._batch_put([self._message_item(account, m) for m in unique.values()])
+
+    def set_aside(self, account: str, message: OutboxMessage, reason: str) -> None:
+        item = self._message_item(account, message)
+        item.update(
+            GSI2PK=_s(f"SETASIDE#{account}"),
+            GSI2SK=_s(f"{message.created_at}#{message.message_id}"),
+            set_aside_reason=_s(reason[:1000]),
+        )
+        self.client.put_item(TableName=self.table, Item=item)
+
+    def _batch_put(self, items: Sequence[Item]) -> None:
+        requests = [{"PutRequest": {"Item": item}} for item in items]
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = requests[start : start + BATCH_WRITE_LIMIT]
+            attempt = 0
+            while pending:
+                response = self.client.batch_write_item(RequestItems={self.table: pending})  # type: ignore[dict-item]
+                pending = response.get("UnprocessedItems", {}).get(self.table, [])  # type: ignore[assignment]
+                attempt = self._backoff(attempt) if pending else 0
+
+    def _backoff(self, attempt: int) -> int:
+        self.sleep(min(0.05 * 2**attempt, 2.0))
+        return attempt + 1
+
+    # ------------------------------------------------------------- run log
+    def recent_runs(self, account: str, limit: int) -> list[RunRecord]:
+        records = []
+        for page in self._pages(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": _s(f"RUN#{account}")},
+            ScanIndexForward=False,
+            Limit=limit,
+            ConsistentRead=True,
+        ):
+            records += [
+                RunRecord(
+                    account=account,
+                    run_id=item["run_id"]["S"],
+                    started_at=datetime.fromisoformat(item["started_at"]["S"]),
+                    status=RunStatus(item["status"]["S"]),
+                    summary=json.loads(item["summary"]["S"]),
+                )
+                for item in page
+            ]
+        return records
 
     # -------------------------------------------------------------- writes
     def write(self, account: str, owner: str, mutations: Sequence[Mutation]) -> None:
@@ -300,25 +378,28 @@ class DynamoSnapshotStore:
                 raise LeaseLost(f"run {owner} no longer holds the lease of {account}") from exc
             raise StoreError(f"transaction refused: {exc}") from exc
 
-    def mark_sent(self, account: str, messages: Sequence[OutboxMessage]) -> None:
-        unique = {m.message_id: m for m in messages}
-        requests = [{"PutRequest": {"Item": self._message_item(account, m, unsent=False)}} for m in unique.values()]
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending = requests[start : start + BATCH_WRITE_LIMIT]
-            attempt = 0
-            while pending:
-                response = self.client.batch_write_item(RequestItems={self.table: pending})  # type: ignore[dict-item]
-                pending = response.get("UnprocessedItems", {}).get(self.table, [])  # type: ignore[assignment]
-                attempt = self._backoff(attempt) if pending else 0
-
-    def _backoff(self, attempt: int) -> int:
-        self.sleep(min(0.05 * 2**attempt, 2.0))
-        return attempt + 1
+    def size_of(self, mutation: Mutation) -> int:
+        """An upper estimate of the bytes a mutation adds to a transaction, without encoding it."""
+        if isinstance(mutation, PutBucket):
+            return 512 + sum(2 + len(arn) + DIGEST_BYTES for arn in mutation.entries)
+        if isinstance(mutation, PutTarget):
+            return 1024 + 96 * len(mutation.record.buckets)
+        if isinstance(mutation, PutMessage):
+            message = mutation.message
+            return 1024 + 2 * len(message.envelope)
+        if isinstance(mutation, PutRun):
+            return 1024 + len(json.dumps(mutation.run.summary))
+        return 2048  # numbers, scopes, deletes: small, bounded items
 
     # ------------------------------------------------------------ encoding
     def _operation(self, account: str, mutation: Mutation) -> Item:
         if isinstance(mutation, PutNumber):
             return {"Put": {"TableName": self.table, "Item": self._number_item(mutation)}}
+        if isinstance(mutation, PutBucket):
+            key = {"PK": _s(f"TGT#{mutation.target.arn}"), "SK": _s(f"B#{mutation.bucket}")}
+            if not mutation.entries:
+                return {"Delete": {"TableName": self.table, "Key": key}}
+            return {"Put": {"TableName": self.table, "Item": {**key, "entries": {"B": pack_entries(mutation.entries)}}}}
         if isinstance(mutation, PutTarget):
             return {"Put": {"TableName": self.table, "Item": self._target_item(account, mutation.record)}}
         if isinstance(mutation, DeleteTarget):
@@ -333,20 +414,19 @@ class DynamoSnapshotStore:
                 "PK": _s(f"SCOPE#{scope.account}#{scope.region}"),
                 "SK": _s("#SCOPE"),
                 "baseline_complete": {"BOOL": scope.baseline_complete},
+                "full_runs": _n(scope.full_runs),
             }
             return {"Put": {"TableName": self.table, "Item": item}}
-        if isinstance(mutation, PutRun):
-            run = mutation.run
-            item = {
-                "PK": _s(f"RUN#{run.account}"),
-                "SK": _s(f"{run.started_at.isoformat()}#{run.run_id}"),
-                "run_id": _s(run.run_id),
-                "started_at": _s(run.started_at.isoformat()),
-                "status": _s(run.status),
-                "summary": _s(json.dumps(run.summary)),
-            }
-            return {"Put": {"TableName": self.table, "Item": item}}
-        raise TypeError(f"unknown mutation {mutation!r}")
+        run = mutation.run
+        item = {
+            "PK": _s(f"RUN#{run.account}"),
+            "SK": _s(f"{run.started_at.isoformat()}#{run.run_id}"),
+            "run_id": _s(run.run_id),
+            "started_at": _s(run.started_at.isoformat()),
+            "status": _s(run.status.value),
+            "summary": _s(json.dumps(run.summary)),
+        }
+        return {"Put": {"TableName": self.table, "Item": item}}
 
     def _number_item(self, mutation: PutNumber) -> Item:
         snapshot = mutation.snapshot
@@ -366,12 +446,8 @@ class DynamoSnapshotStore:
         }
         _optional(item, "description", number.description)
         _optional(item, "source_arn", number.source_arn)
-        if snapshot.released:
-            if mutation.expires_at is not None:
-                item["expires_at"] = _n(mutation.expires_at)
-        else:
-            item["GSI1PK"] = _s(f"TGT#{number.target_arn}")
-            item["GSI1SK"] = _s(f"B#{bucket_of(number.arn)}#{number.id}")
+        if snapshot.released and mutation.expires_at is not None:
+            item["expires_at"] = _n(mutation.expires_at)
         return item
 
     def _snapshot(self, item: Item) -> SnapshotNumber:
@@ -383,8 +459,8 @@ class DynamoSnapshotStore:
             type=item["type"]["S"],
             target_arn=item["target_arn"]["S"],
             instance_id=item["instance_id"]["S"],
-            description=_text(item, "description"),
-            source_arn=_text(item, "source_arn"),
+            description=_text(item, "description") or None,
+            source_arn=_text(item, "source_arn") or None,
         )
         return SnapshotNumber(number, int(item["version"]["N"]), bool(item["released"]["BOOL"]))
 
@@ -401,14 +477,14 @@ class DynamoSnapshotStore:
             "buckets": {"M": {k: _s(v) for k, v in record.buckets.items()}},
             "count": _n(record.count),
             "held_count": _n(record.held_count),
+            "fingerprint_version": _n(FINGERPRINT_VERSION),
         }
         _optional(item, "held_since_run", record.held_since_run)
         return item
 
-    def _message_item(self, account: str, message: OutboxMessage, unsent: bool) -> Item:
+    def _message_item(self, account: str, message: OutboxMessage, unsent: bool = False) -> Item:
         item: Item = {
-            "PK": _s(f"MSG#{account}#{message.run_id}"),
-            "SK": _s(f"{message.event_type.value}#{message.message_id}"),
+            **self._message_key(account, message),
             "message_id": _s(message.message_id),
             "event_type": _s(message.event_type.value),
             "run_id": _s(message.run_id),

@@ -1,7 +1,9 @@
 """Publisher adapter: SNS PublishBatch with `MessageStructure=json`.
 
 PublishBatch answers 200 even when some entries failed, so `Failed` is read and those entries
-are retried with backoff; what still fails is reported back and stays in the outbox."""
+are retried with backoff; what still fails is reported back and stays in the outbox. An entry SNS
+refuses as the sender's fault (too large, a bad attribute) can never succeed: it is reported apart
+(`refused`), so that the outbox sets it aside instead of retrying it every night."""
 
 from __future__ import annotations
 
@@ -64,10 +66,8 @@ class SnsPublisher:
                     last_reason[waiting[failure["Id"]].message_id] = reason
             if not waiting:
                 break
-        result.failed = {
-            **permanent,
-            **{m.message_id: last_reason.get(m.message_id, "not published") for m in waiting.values()},
-        }
+        result.refused = permanent
+        result.failed = {m.message_id: last_reason.get(m.message_id, "not published") for m in waiting.values()}
         return result
 
     def _entry(self, entry_id: str, message: OutboxMessage) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+"""Confirm: before a release is reported, DescribePhoneNumber says where the number is.
+
+A number missing from tonight's listings may have been released, or may have moved to a target
+listed before it arrived (or not listed at all), or be briefly invisible while a move is in
+progress. Only Connect's own answer tells: not found is RELEASED, found elsewhere is one MOVED,
+anything else (in progress, throttled, denied) waits for the next run. A nightly budget bounds the
+calls; the releases over it wait too, and the digest says how many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..models import SnapshotNumber
+from ..observability import logger
+from ..ports import Described, Inventory, OutOfTime
+
+
+@dataclass
+class Confirmation:
+    outcomes: dict[str, Described] = field(default_factory=dict)  # number ARN -> what Connect said
+    calls: int = 0
+    stopped: bool = False  # out of time before every candidate was described
+
+
+def confirm(inventory: Inventory, candidates: Sequence[SnapshotNumber], budget: int) -> Confirmation:
+    confirmation = Confirmation()
+    for known in sorted(candidates, key=lambda s: s.number.arn):
+        if confirmation.calls >= budget:
+            break
+        try:
+            described = inventory.describe(known.number.arn)
+        except OutOfTime:
+            confirmation.stopped = True
+            break
+        confirmation.calls += 1
+        confirmation.outcomes[known.number.arn] = described
+    waiting = len(candidates) - len(confirmation.outcomes)
+    if waiting:
+        logger.info("Releases wait for confirmation", extra={"waiting": waiting, "budget": budget})
+    return confirmation

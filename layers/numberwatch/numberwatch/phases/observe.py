@@ -1,0 +1,147 @@
+"""Observe: list each target's numbers, fingerprint them, and read back only what may have changed.
+
+For each target, tonight's level-1 fingerprints are compared with its record; the buckets that differ
+(and the slice of buckets verified this run whatever they say) are re-examined: their bucket items are
+read, so that `Listing.suspects` can name exactly the numbers that changed. A target's numbers are
+held only while it is listed; what is kept afterwards is proportional to its re-examined buckets.
+
+A record written by release 0.1 has no bucket items: its numbers are read once through the old index,
+checked against its old fingerprints (the index is eventually consistent), and compared number by
+number, so that an upgrade reports nothing that did not change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ..diff import Listing
+from ..fingerprint import BucketEntries, bucket_of, changed_buckets, entries_by_bucket, fingerprints, number_digest
+from ..legacy import legacy_fingerprints
+from ..models import PhoneNumber, Target, TargetRecord, Unobserved
+from ..observability import logger
+from ..ports import Inventory, OutOfTime, Snapshot, TargetUnavailable
+from ..run import Deadline
+
+LEGACY_READ_ATTEMPTS = 3
+
+
+@dataclass
+class Observed:
+    listings: list[Listing] = field(default_factory=list)
+    unobserved: list[Unobserved] = field(default_factory=list)
+    numbers_by_target: dict[str, int] = field(default_factory=dict)
+    not_reached: int = 0
+    stopped: bool = False
+
+
+class Observer:
+    def __init__(
+        self,
+        inventory: Inventory,
+        snapshot: Snapshot,
+        deadline: Deadline,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.inventory = inventory
+        self.snapshot = snapshot
+        self.deadline = deadline
+        self.sleep = sleep
+
+    def observe(
+        self,
+        targets: Iterable[Target],
+        known: Mapping[str, TargetRecord],
+        baseline_regions: set[str],
+        verified: Mapping[str, frozenset[str]],
+    ) -> Observed:
+        """List every target in turn; `verified` gives, per home Region, the buckets re-read this run."""
+        observed = Observed()
+        for target in targets:
+            if observed.stopped or self.deadline.passed():
+                observed.stopped = True
+                observed.not_reached += 1
+                continue
+            try:
+                numbers = self.inventory.list_numbers(target)
+            except TargetUnavailable as exc:
+                logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
+                observed.unobserved.append(Unobserved(target.arn, exc.reason))
+                continue
+            except OutOfTime:
+                observed.stopped = True
+                observed.not_reached += 1
+                continue
+            observed.numbers_by_target[target.arn] = len(numbers)
+            observed.listings.append(
+                self._listing(
+                    target,
+                    known.get(target.arn),
+                    len(observed.listings),
+                    numbers,
+                    baseline=target.home_region in baseline_regions,
+                    verified=verified.get(target.home_region, frozenset()),
+                )
+            )
+        return observed
+
+    def _listing(
+        self,
+        target: Target,
+        record: TargetRecord | None,
+        order: int,
+        numbers: list[PhoneNumber],
+        baseline: bool,
+        verified: frozenset[str],
+    ) -> Listing:
+        by_bucket: dict[str, dict[str, PhoneNumber]] = {}
+        for number in numbers:
+            by_bucket.setdefault(bucket_of(number.arn), {})[number.arn] = number
+        digests = {b: {arn: number_digest(n) for arn, n in found.items()} for b, found in by_bucket.items()}
+        current = fingerprints(digests)
+        if record is None or record.legacy:
+            examined = set(current)
+        else:
+            known_buckets = set(current) | set(record.buckets)
+            examined = set(changed_buckets(current, record.buckets)) | (verified & known_buckets)
+        stored = {} if baseline else self._stored(target, record, sorted(examined))
+        examined |= stored.keys()
+        return Listing(
+            target=target,
+            record=record,
+            order=order,
+            fingerprints=current,
+            listed={b: by_bucket[b] for b in examined if b in by_bucket},
+            stored=stored,
+            verified=verified if record is not None and not record.legacy else frozenset(),
+            baseline=baseline,
+            digests={b: digests[b] for b in examined if b in digests},
+        )
+
+    def departed(self, records: Iterable[TargetRecord], first_order: int) -> list[Listing]:
+        """Targets discovery no longer lists: every number they held departs."""
+        listings = []
+        for order, record in enumerate(records, start=first_order):
+            logger.info("Target no longer listed: its numbers depart", extra={"target": record.target.arn})
+            stored = self._stored(record.target, record, sorted(record.buckets))
+            listings.append(Listing(record.target, record, order, {}, {}, stored, vanished=True))
+        return listings
+
+    def _stored(self, target: Target, record: TargetRecord | None, buckets: list[str]) -> dict[str, BucketEntries]:
+        if record is not None and record.legacy:
+            return self._legacy_stored(record)
+        return self.snapshot.buckets(target.arn, buckets)
+
+    def _legacy_stored(self, record: TargetRecord) -> dict[str, BucketEntries]:
+        """Release 0.1's numbers of the target, through its index, once they match its fingerprints."""
+        for attempt in range(LEGACY_READ_ATTEMPTS):
+            numbers = [s.number for s in self.snapshot.legacy_numbers(record.target.arn)]
+            if legacy_fingerprints(numbers) == record.buckets:
+                break
+            if attempt < LEGACY_READ_ATTEMPTS - 1:
+                self.sleep(2.0**attempt)
+        else:
+            # The record predates the numbers (release 0.1 died between its writes): the index is newer.
+            logger.warning("Upgrade: the old index disagrees with the old record", extra={"target": record.target.arn})
+        return entries_by_bucket(numbers)

@@ -1,0 +1,56 @@
+"""Record: what a run tells people about itself and keeps, written after the snapshot.
+
+- The digest is built from every change this run wrote, read back from its own partition of the
+  outbox (consistently, no index), so that a retry's digest also counts what the first attempt wrote.
+- The baseline summary and the scopes: a scope's baseline completes with the first full run that saw
+  all of it; `full_runs` counts full runs, and picks the slice of buckets each run verifies.
+- The run record, last.
+- A run that died and was never retried left its record RUNNING: the next run reports its changes in
+  a digest of their own, publishes what it left unsent, and marks it INTERRUPTED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..digest import build_digest
+from ..events import OutboxMessage, change_from_event
+from ..models import Change, EventType, RunStatus
+from ..observability import logger
+from ..ports import Mutation, Outbox, PutRun, RunLog, RunRecord, StoredMessage
+from ..run import iso
+
+RECENT_RUNS_CHECKED = 10
+
+
+def changes_of(messages: Sequence[StoredMessage]) -> list[Change]:
+    return [change_from_event(s.message.body) for s in messages if s.message.event_type is EventType.NUMBER_CHANGE]
+
+
+@dataclass
+class Recovered:
+    """What interrupted runs left: their records to mark, their digests to write, their unsent messages."""
+
+    records: list[Mutation] = field(default_factory=list)
+    digests: list[OutboxMessage] = field(default_factory=list)
+    unsent: list[OutboxMessage] = field(default_factory=list)
+
+
+def recover_interrupted_runs(
+    runs: RunLog, outbox: Outbox, account: str, this_run: str, names: dict[str, str]
+) -> Recovered:
+    recovered = Recovered()
+    for record in runs.recent_runs(account, RECENT_RUNS_CHECKED):
+        if record.status is not RunStatus.RUNNING or record.run_id == this_run:
+            continue
+        logger.warning("Recovering an interrupted run", extra={"interrupted_run": record.run_id})
+        messages = outbox.run_messages(account, record.run_id)
+        recovered.unsent += [s.message for s in messages if s.unsent]
+        recovered.records.append(
+            PutRun(RunRecord(account, record.run_id, record.started_at, RunStatus.INTERRUPTED, record.summary))
+        )
+        digest = build_digest(account, record.run_id, iso(record.started_at), changes_of(messages), [], [], {}, names)
+        if digest is not None and not any(s.message.message_id == digest.message_id for s in messages):
+            recovered.digests.append(digest)
+    return recovered

@@ -1,0 +1,75 @@
+"""Write: each target's plan in transactions, numbers with the messages that report them, then its
+bucket items, its record last; every transaction guarded by the lease.
+
+A run that dies between two transactions leaves a snapshot the next run completes: a number written
+with its event is not reported again, and the target's old record makes its buckets look changed,
+so what was not written yet is found again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ..diff import TargetPlan
+from ..events import OutboxMessage
+from ..models import Change
+from ..ports import DeleteTarget, Lease, Mutation, PutBucket, PutMessage, PutNumber, PutTarget
+from ..run import Deadline
+
+
+@dataclass
+class Writer:
+    """Writes a run's transactions and remembers every message it wrote, to publish them from memory."""
+
+    lease: Lease
+    account: str
+    run_id: str
+    expires_at: int  # history (released numbers, messages) is kept until then
+    deadline: Deadline
+    checkpoint: Callable[[str], None]
+    written: list[OutboxMessage] = field(default_factory=list)
+
+    def message(self, message: OutboxMessage) -> PutMessage:
+        return PutMessage(message.kept_until(self.expires_at))
+
+    def write(self, mutations: Sequence[Mutation]) -> None:
+        """One transaction."""
+        self.lease.write(self.account, self.run_id, mutations)
+        self.written.extend(m.message for m in mutations if isinstance(m, PutMessage))
+
+    def apply(self, target_plan: TargetPlan, message_for: Callable[[Change], OutboxMessage]) -> bool:
+        """Write one target's plan; False when the run must stop (out of time): the target keeps its old
+        record, so the next run finds the rest."""
+        groups: list[list[Mutation]] = []
+        for snapshot, change in target_plan.changes:
+            group: list[Mutation] = [PutNumber(snapshot, self.expires_at if snapshot.released else None)]
+            if change is not None:
+                group.append(self.message(message_for(change)))
+            groups.append(group)
+        groups.extend([PutBucket(target_plan.target, b, entries)] for b, entries in sorted(target_plan.buckets.items()))
+        record = target_plan.record
+        groups.append([PutTarget(record) if record is not None else DeleteTarget(target_plan.target)])
+        chunks = list(self._chunks(groups))
+        for index, chunk in enumerate(chunks):
+            if self.deadline.passed():
+                return False
+            self.write(chunk)
+            if index < len(chunks) - 1:
+                self.checkpoint("between_transactions")
+        return True
+
+    def _chunks(self, groups: list[list[Mutation]]) -> Iterator[list[Mutation]]:
+        """Consecutive groups, never split, in transactions within DynamoDB's item and byte limits."""
+        items_limit, bytes_limit = self.lease.max_items_per_write, self.lease.max_bytes_per_write
+        chunk: list[Mutation] = []
+        used = 0
+        for group in groups:
+            size = sum(self.lease.size_of(m) for m in group)
+            if chunk and (len(chunk) + len(group) > items_limit or used + size > bytes_limit):
+                yield chunk
+                chunk, used = [], 0
+            chunk.extend(group)
+            used += size
+        if chunk:
+            yield chunk

@@ -1,0 +1,43 @@
+"""What every phase of a run shares: its identity, its clock and its deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .observability import logger
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def no_checkpoint(step: str) -> None:
+    """Production passes no kill switch; tests pass one that raises at a named step."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    run_id: str
+    remaining_ms: Callable[[], int]
+    now: Callable[[], datetime] = utc_now
+
+
+@dataclass
+class Deadline:
+    """The moment a run must stop to finish cleanly before the Lambda timeout (`reserve_seconds` early)."""
+
+    remaining_ms: Callable[[], int]
+    reserve_seconds: float
+    reached: bool = field(default=False, init=False)
+
+    def passed(self) -> bool:
+        if not self.reached and self.remaining_ms() < self.reserve_seconds * 1000:
+            logger.warning("Stopping before the Lambda timeout; the rest is finished next run")
+            self.reached = True
+        return self.reached

@@ -1,0 +1,309 @@
+"""The whole run, phases in sequence, against in-memory fakes: listings that change while the scan
+pages, releases confirmed or deferred, an outbox read through a stale index, refused messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from numberwatch.models import PhoneNumber, RunStatus, ScanRequest, Target
+from numberwatch.run import RunContext, no_checkpoint
+from numberwatch.service import ScanService
+from numberwatch.settings import Settings
+from tests.unit.factories import ACCOUNT, instance, number, numbers, tdg
+from tests.unit.fakes import FakeConnect, FakePublisher, FakeStore
+
+ENVIRONMENT = {
+    "TABLE_NAME": "numbers",
+    "TOPIC_ARN": f"arn:aws:sns:us-east-1:{ACCOUNT}:numbers",
+    "AWS_REGION": "us-east-1",
+    "SCAN_REGIONS": "us-east-1,us-west-2",
+}
+
+
+class Estate:
+    """An estate, its store and its subscribers, and nights of the real service over them."""
+
+    def __init__(self, **settings: str) -> None:
+        self.connect = FakeConnect()
+        self.store = FakeStore()
+        self.publisher = FakePublisher()
+        self.settings = Settings.from_environment({**ENVIRONMENT, **settings})
+
+    def night(
+        self, run_id: str | None = None, checkpoint: Callable[[str], None] = no_checkpoint, **request: Any
+    ) -> dict[str, Any]:
+        service = ScanService(self.connect, self.store, self.publisher, self.settings, lambda: ACCOUNT, checkpoint)
+        context = RunContext(run_id=run_id or str(uuid.uuid4()), remaining_ms=lambda: 900_000)
+        return service.run(ScanRequest(**request), context).model_dump(mode="json")
+
+    def received(self) -> list[dict[str, Any]]:
+        """Every message published since the last call."""
+        bodies = self.publisher.bodies()
+        self.publisher.published.clear()
+        return bodies
+
+
+def changes(bodies: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(b["change_type"] for b in bodies if b["event_type"] == "NUMBER_CHANGE")
+
+
+def baseline(estate: Estate, *targets: tuple[Target, list[PhoneNumber]]) -> None:
+    for target, claimed in targets:
+        estate.connect.add(target, *claimed)
+    assert estate.night()["mode"] == "BASELINE"
+    estate.received()
+
+
+# ------------------------------------------------------------------ listings that change mid-scan
+def test_a_number_moved_into_a_target_already_listed_is_one_move_not_a_release() -> None:
+    # Given a baseline of A and B, A listed before B
+    estate = Estate()
+    a, b = instance("a"), instance("b")
+    mover = number(1, b)
+    baseline(estate, (a, numbers(3, a, start=10)), (b, [mover, *numbers(3, b, start=20)]))
+
+    # When, after A was listed and before B is, a number moves from B to A (it is on neither listing)
+    def move_behind_the_scan(connect: FakeConnect, target: Target) -> None:
+        if target.arn == b.arn and connect.find(mover.arn) is not None and mover.arn in connect.numbers[b.arn]:
+            connect.move(mover, a)
+
+    estate.connect.between_listings = move_behind_the_scan
+    summary = estate.night()
+    # Then Connect is asked where it is, and it is one MOVED, not a release
+    assert summary["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 1, "UPDATED": 0}
+    assert estate.connect.described == [mover.arn]
+    (moved,) = [e for e in estate.received() if e["event_type"] == "NUMBER_CHANGE"]
+    assert (moved["before"]["TargetArn"], moved["after"]["TargetArn"]) == (b.arn, a.arn)
+    # And the next night, with the number on A's listing, is quiet
+    estate.connect.between_listings = lambda connect, target: None
+    assert estate.night()["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
+    assert changes(estate.received()) == Counter()
+
+
+def test_a_number_briefly_invisible_while_it_moves_waits_then_is_one_move() -> None:
+    estate = Estate()
+    a, b = instance("a"), instance("b")
+    mover = number(1, a)
+    baseline(estate, (a, [mover, *numbers(4, a, start=10)]), (b, numbers(2, b, start=20)))
+    # Tonight the move is in progress: the number is on no listing, and Connect says so
+    estate.connect.move(mover, b)
+    estate.connect.in_progress.add(mover.arn)
+    summary = estate.night()
+    assert summary["changes"]["RELEASED"] == 0 and summary["releases_deferred"] == 1
+    digest = next(e for e in estate.received() if e["event_type"] == "DIGEST")
+    assert digest["deferred_reasons"] == {"a claim, move or update in progress": 1}
+    # The next night the move has completed: one MOVED
+    estate.connect.in_progress.clear()
+    assert estate.night()["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 1, "UPDATED": 0}
+
+
+def test_a_number_claimed_then_moved_while_the_scan_pages_is_claimed_once() -> None:
+    estate = Estate()
+    a, b = instance("a"), instance("b")
+    baseline(estate, (a, numbers(2, a, start=10)), (b, numbers(2, b, start=20)))
+    newcomer = number(1, a)
+
+    def claim_then_move(connect: FakeConnect, target: Target) -> None:
+        if target.arn == a.arn:
+            connect.add(a, newcomer)
+        else:
+            connect.move(newcomer, b)
+
+    estate.connect.between_listings = claim_then_move
+    summary = estate.night()
+    assert summary["changes"] == {"CLAIMED": 1, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
+    (claimed,) = [e for e in estate.received() if e["event_type"] == "NUMBER_CHANGE"]
+    assert claimed["target_arn"] == b.arn
+    estate.connect.between_listings = lambda connect, target: None
+    assert estate.night()["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
+
+
+def test_a_number_moved_out_of_the_scanned_regions_is_a_move_not_a_release() -> None:
+    # A TDG spans us-east-1 and us-west-2, but only us-east-1 is scanned; a number claimed from us-west-2
+    # leaves the TDG for an instance in us-west-2, which is never listed
+    estate = Estate(SCAN_REGIONS="us-east-1")
+    group, west = tdg(), instance("west", region="us-west-2")
+    west_number = number(1, group, region="us-west-2")
+    baseline(estate, (group, [west_number, *numbers(5, group, start=10)]))
+    estate.connect.numbers[west.arn] = {}
+    estate.connect.move(west_number, west)
+    summary = estate.night()
+    assert summary["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 1, "UPDATED": 0}
+    assert estate.night()["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
+
+
+# ------------------------------------------------------------------ confirmation
+def test_releases_over_the_budget_wait_and_each_is_reported_once() -> None:
+    estate = Estate(DESCRIBE_CALLS_PER_RUN="2")
+    a = instance("a")
+    held = numbers(20, a)
+    baseline(estate, (a, held))
+    for gone in held[:5]:
+        estate.connect.release(gone)
+    reported: Counter[str] = Counter()
+    waiting = []
+    for _ in range(3):
+        summary = estate.night()
+        waiting.append(summary["releases_deferred"])
+        for body in estate.received():
+            if body["event_type"] == "NUMBER_CHANGE":
+                reported[body["phone_number"]] += 1
+            elif body["event_type"] == "DIGEST":
+                assert body["deferred_releases"] == summary["releases_deferred"]
+    assert waiting == [3, 1, 0]
+    assert reported == Counter({n.number: 1 for n in held[:5]})
+
+
+def test_a_release_connect_cannot_confirm_tonight_is_not_reported() -> None:
+    estate = Estate()
+    a = instance("a")
+    held = numbers(6, a)
+    baseline(estate, (a, held))
+    estate.connect.release(held[0])
+    estate.connect.describe_failing.add(held[0].arn)
+    summary = estate.night()
+    assert summary["changes"]["RELEASED"] == 0 and summary["releases_deferred"] == 1
+    estate.connect.describe_failing.clear()
+    assert estate.night()["changes"]["RELEASED"] == 1
+
+
+def test_one_mass_release_alert_per_run_names_every_held_target() -> None:
+    estate = Estate()
+    targets = [instance(f"t{i}") for i in range(3)]
+    claimed = {t.arn: numbers(20, t, start=100 * i) for i, t in enumerate(targets)}
+    baseline(estate, *((t, claimed[t.arn]) for t in targets))
+    for target in targets:
+        for gone in claimed[target.arn][:15]:
+            estate.connect.release(gone)
+    summary = estate.night()
+    assert summary["releases_held"] == 45
+    alerts = [e for e in estate.received() if e["event_type"] == "SUSPECTED_MASS_RELEASE"]
+    assert len(alerts) == 1
+    assert sorted(t["target_arn"] for t in alerts[0]["targets"]) == sorted(t.arn for t in targets)
+    assert estate.connect.described == []  # held releases are not described
+
+
+# ------------------------------------------------------------------ the outbox
+def test_an_index_still_listing_sent_messages_never_makes_them_go_twice() -> None:
+    # Given a night whose messages were all published
+    estate = Estate()
+    a = instance("a")
+    held = numbers(8, a)
+    baseline(estate, (a, held))
+    estate.connect.release(held[0])
+    estate.night()
+    first = estate.received()
+    # When the outbox index lags and still lists them as unsent the next night
+    estate.store.stale_unsent = [s.message for s in estate.store.messages.values()]
+    estate.night()
+    # Then nothing is sent again
+    assert estate.received() == []
+    assert changes(first) == Counter({"RELEASED": 1})
+
+
+def test_a_night_whose_messages_the_index_does_not_show_yet_still_publishes_them_once() -> None:
+    estate = Estate()
+    a = instance("a")
+    baseline(estate, (a, numbers(3, a)))
+    estate.connect.add(a, *numbers(2, a, start=50))
+    estate.store.index_shows_new = False
+    estate.night()
+    bodies = estate.received()
+    assert changes(bodies) == Counter({"CLAIMED": 2})
+    assert Counter(b["event_type"] for b in bodies) == Counter({"NUMBER_CHANGE": 2, "DIGEST": 1})
+
+
+def test_a_message_sns_refuses_is_set_aside_and_never_blocks_the_others() -> None:
+    # Given twelve claims overnight, and SNS refusing one of their events as too big (our fault)
+    estate = Estate()
+    a = instance("a")
+    baseline(estate, (a, numbers(3, a)))
+    newcomers = numbers(12, a, start=100)
+    estate.connect.add(a, *newcomers)
+    estate.publisher.refuse = {_event_id_of(estate, newcomers[0])}
+    # When the night runs
+    summary = estate.night()
+    # Then the eleven others and the digest go out, and the refused one is set aside, listed by id
+    assert changes(estate.received()) == Counter({"CLAIMED": 11})
+    assert summary["messages_set_aside"] == sorted(estate.publisher.refuse)
+    assert summary["messages_pending"] == 0
+    # And the next night does not try it again
+    estate.night()
+    assert estate.received() == []
+
+
+def _event_id_of(estate: Estate, claimed: PhoneNumber) -> str:
+    from numberwatch.events import event_id
+    from numberwatch.models import Change, ChangeType
+
+    return event_id(Change(ChangeType.CLAIMED, claimed.arn, None, claimed, 0, 1, ()))
+
+
+def test_messages_sns_cannot_take_now_wait_in_the_outbox_for_the_next_run() -> None:
+    estate = Estate()
+    a = instance("a")
+    held = numbers(5, a)
+    baseline(estate, (a, held))
+    estate.connect.release(held[0])
+    estate.publisher.down = True
+    summary = estate.night()
+    assert summary["messages_pending"] == 2 and summary["messages_published"] == 0
+    estate.publisher.down = False
+    summary = estate.night()
+    assert changes(estate.received()) == Counter({"RELEASED": 1})
+    assert summary["messages_pending"] == 0
+
+
+class Crash(Exception):
+    """The kill switch: the run dies here, as a Lambda that timed out would."""
+
+
+def test_a_retried_run_publishes_what_its_first_attempt_wrote_and_counts_it_in_one_digest() -> None:
+    # Given a night with a release and a claim whose run dies once its snapshot is written
+    estate = Estate()
+    a = instance("a")
+    held = numbers(6, a)
+    baseline(estate, (a, held))
+    estate.connect.release(held[0])
+    estate.connect.add(a, number(99, a))
+    run_id = str(uuid.uuid4())
+
+    def die(step: str) -> None:
+        if step == "after_snapshot_write":
+            raise Crash(step)
+
+    with pytest.raises(Crash):
+        estate.night(run_id=run_id, checkpoint=die)
+    assert estate.received() == []
+    # When Lambda retries it (same request id) and the outbox index does not show the messages yet
+    estate.store.index_shows_new = False
+    estate.night(run_id=run_id)
+    # Then both changes go out once, in one digest that counts them both
+    bodies = estate.received()
+    assert changes(bodies) == Counter({"RELEASED": 1, "CLAIMED": 1})
+    digests = [b for b in bodies if b["event_type"] == "DIGEST"]
+    assert len(digests) == 1 and sum(digests[0]["counts"].values()) == 2
+    assert estate.store.run_status(ACCOUNT, run_id) is RunStatus.COMPLETED
+
+
+def test_an_edit_of_an_empty_description_to_none_is_no_change() -> None:
+    estate = Estate()
+    a = instance("a")
+    quiet = number(1, a)
+    neighbours = [n for n in numbers(400, a, start=10) if n.arn != quiet.arn]
+    baseline(estate, (a, [quiet, *neighbours]))
+    # The API answers "" where it answered nothing before; a neighbour in every bucket changes
+    estate.connect.numbers[a.arn][quiet.arn] = PhoneNumber.from_summary(
+        {**quiet.as_summary(), "PhoneNumberDescription": ""}
+    )
+    for neighbour in neighbours:
+        estate.connect.numbers[a.arn][neighbour.arn] = dataclasses.replace(neighbour, description="edited")
+    summary = estate.night()
+    assert summary["changes"]["UPDATED"] == len(neighbours)
+    assert quiet.number not in [e["phone_number"] for e in estate.received() if e["event_type"] == "NUMBER_CHANGE"]
