@@ -377,3 +377,24 @@ def test_change_records_are_kept_as_history_for_the_retention_period(estate: Est
         ExpressionAttributeValues={":pk": {"S": f"NUM#{numbers[0].arn}"}},
     )["Items"]
     assert [json.loads(i["body"]["S"])["change_type"] for i in history] == ["RELEASED"]
+
+
+# ------------------------------------------------------------------ the people's subscription
+def test_a_run_says_when_the_people_s_email_subscription_is_gone(
+    estate: Estate, deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an alert email subscribed to the topic (the local stack confirms email subscriptions at once)
+    sns = boto3.client("sns")
+    subscription = sns.subscribe(TopicArn=deployment.topic_arn, Protocol="email", Endpoint="numbers@example.com",
+                                 ReturnSubscriptionArn=True)["SubscriptionArn"]  # fmt: skip
+    estate.claim(estate.instance("a")["Arn"], 2)
+    summary = deployment.invoke(SCHEDULED, ALERT_EMAIL="numbers@example.com", **FAST)
+    assert summary["alert_subscription"] == "CONFIRMED"
+    # When someone clicks "unsubscribe" in a digest
+    sns.unsubscribe(SubscriptionArn=subscription)
+    capsys.readouterr()
+    summary = deployment.invoke(SCHEDULED, ALERT_EMAIL="numbers@example.com", **FAST)
+    # Then the run says so, and the metric the alarm watches is 1
+    assert summary["alert_subscription"] == "MISSING"
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m["AlertSubscriptionMissing"] for m in emitted if "AlertSubscriptionMissing" in m] == [[1.0]]

@@ -35,6 +35,7 @@ from numberwatch.ports import (
     RunRecord,
     ScopeRecord,
     StoredMessage,
+    Subscription,
     TargetUnavailable,
 )
 
@@ -225,6 +226,7 @@ class FakePublisher:
     published: list[OutboxMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # message ids refused as the sender's fault
     down: bool = False  # every entry fails as SNS's fault
+    subscribed: dict[str, Subscription] = field(default_factory=dict)  # email -> its subscription
 
     def publish(self, messages: Sequence[OutboxMessage]) -> PublishResult:
         result = PublishResult()
@@ -237,6 +239,9 @@ class FakePublisher:
                 self.published.append(message)
                 result.sent.append(message.message_id)
         return result
+
+    def subscription(self, email: str) -> Subscription:
+        return self.subscribed.get(email, Subscription.MISSING)
 
     def bodies(self, event_type: str | None = None) -> list[dict[str, Any]]:
         return [m.body for m in self.published if event_type is None or m.event_type.value == event_type]

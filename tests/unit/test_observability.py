@@ -41,3 +41,31 @@ def test_a_run_with_an_unobserved_target_says_so_and_still_counts_as_run() -> No
 def test_a_skipped_or_dry_run_feeds_no_alarm(status: RunStatus) -> None:
     record_run(RunSummary(run_id="r", status=status))
     assert values() == {}
+
+
+def test_no_metric_is_per_target_and_a_missing_subscription_is_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metrics, "namespace", "ConnectNumberWatch")
+    # Each distinct dimension set is one billed custom metric: per-target figures stay in the summary.
+    summary = RunSummary(
+        run_id="r",
+        status=RunStatus.COMPLETED,
+        numbers_by_target={f"arn:aws:connect:us-east-1:123456789012:instance/{i}": i for i in range(50)},
+        messages_set_aside=["m1", "m2"],
+        alert_subscription="PENDING_CONFIRMATION",
+    )
+    record_run(summary)
+    recorded = values()
+    assert recorded["MessagesSetAside"] == [2.0] and recorded["AlertSubscriptionMissing"] == [1.0]
+    metrics.flush_metrics()
+    emitted = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(emitted) == 1 and '"Target"' not in emitted[0]
+
+
+def test_a_confirmed_subscription_is_zero_and_no_alert_email_is_no_metric() -> None:
+    record_run(RunSummary(run_id="r", status=RunStatus.COMPLETED, alert_subscription="CONFIRMED"))
+    assert values()["AlertSubscriptionMissing"] == [0.0]
+    metrics.clear_metrics()
+    record_run(RunSummary(run_id="r", status=RunStatus.COMPLETED))
+    assert "AlertSubscriptionMissing" not in values()

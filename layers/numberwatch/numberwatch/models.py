@@ -307,6 +307,7 @@ class RunSummary(BaseModel):
     messages_published: int = 0
     messages_pending: int = 0
     messages_set_aside: list[str] = Field(default_factory=list)
+    alert_subscription: str | None = None  # CONFIRMED, PENDING_CONFIRMATION, MISSING or UNKNOWN; None: no email
     connect_api_calls: int = 0
     duration_ms: int = 0
     message: str = ""

@@ -6,10 +6,11 @@ Service name, metrics namespace and log level come from Powertools' own environm
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import Arn, RunStatus, RunSummary
+from .models import RunStatus, RunSummary
+from .ports import Subscription
 
 logger = Logger()
 tracer = Tracer()
@@ -17,7 +18,9 @@ metrics = Metrics()
 
 
 def record_run(summary: RunSummary) -> None:
-    """The run's metrics, from its summary. `SuccessfulRun` feeds the "no run in 26 hours" alarm."""
+    """The run's metrics, from its summary: one metric per figure, none per target (a per-target
+    metric costs $0.30 a month each; per-target figures are in the summary and its log line).
+    `SuccessfulRun` feeds the "no run in 26 hours" alarm."""
     if summary.status in (RunStatus.SKIPPED, RunStatus.DRY_RUN):
         return
     count = MetricUnit.Count
@@ -28,9 +31,9 @@ def record_run(summary: RunSummary) -> None:
         metrics.add_metric(name=f"Numbers{change_type.title()}", unit=count, value=value)
     metrics.add_metric(name="ReleasesHeld", unit=count, value=summary.releases_held)
     metrics.add_metric(name="MessagesPending", unit=count, value=summary.messages_pending)
+    metrics.add_metric(name="MessagesSetAside", unit=count, value=len(summary.messages_set_aside))
     metrics.add_metric(name="ConnectApiCalls", unit=count, value=summary.connect_api_calls)
+    if summary.alert_subscription is not None:
+        missing = summary.alert_subscription != Subscription.CONFIRMED.value
+        metrics.add_metric(name="AlertSubscriptionMissing", unit=count, value=int(missing))
     metrics.add_metric(name="SuccessfulRun", unit=count, value=1)
-    for target_arn, numbers in summary.numbers_by_target.items():
-        with single_metric(name="NumbersPerTarget", unit=count, value=numbers, namespace=metrics.namespace) as metric:
-            arn = Arn.parse(target_arn)
-            metric.add_dimension(name="Target", value=f"{arn.region}/{arn.resource_type}/{arn.resource_id}")

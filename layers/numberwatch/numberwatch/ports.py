@@ -225,9 +225,22 @@ class PublishResult:
     refused: dict[str, str] = field(default_factory=dict)  # message id -> reason: our fault, never will
 
 
+class Subscription(StrEnum):
+    """The people's email subscription, as the topic lists it."""
+
+    CONFIRMED = "CONFIRMED"
+    PENDING = "PENDING_CONFIRMATION"
+    MISSING = "MISSING"  # unsubscribed (anyone holding one digest email can do it with one click)
+    UNKNOWN = "UNKNOWN"  # the topic's subscriptions could not be read
+
+
 class Publisher(Protocol):
     max_batch: int
 
     def publish(self, messages: Sequence[OutboxMessage]) -> PublishResult:
         """Publish one batch (at most max_batch messages, within SNS's size limit)."""
+        ...
+
+    def subscription(self, email: str) -> Subscription:
+        """Whether `email` is still subscribed to the topic, and confirmed."""
         ...

@@ -134,6 +134,8 @@ class ScanService:
         summary.messages_published = len(outbox.sent) - len(outbox.set_aside)
         summary.messages_pending = outbox.pending
         summary.messages_set_aside = outbox.set_aside
+        if self.settings.alert_email is not None:
+            summary.alert_subscription = self.publisher.subscription(self.settings.alert_email).value
         self.store.release_lease(account, context.run_id)
         return self._finish(summary, clock)
 

@@ -62,6 +62,8 @@ class Settings(BaseModel):
     history_retention_days: int = Field(default=400, alias="HISTORY_RETENTION_DAYS", ge=1, le=3650)
     lease_seconds: int = Field(default=960, alias="LEASE_SECONDS", ge=60, le=7200)
     time_reserve_seconds: int = Field(default=30, alias="TIME_RESERVE_SECONDS", ge=5, le=600)
+    # The people's email subscription, checked every run (empty: none configured).
+    alert_email: str | None = Field(default=None, alias="ALERT_EMAIL", pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
     @field_validator("scan_regions")
     @classmethod
@@ -78,9 +80,11 @@ class Settings(BaseModel):
         return tuple(dict.fromkeys(regions))
 
     @model_validator(mode="after")
-    def _default_regions(self) -> Settings:
+    def _defaults(self) -> Settings:
         if self.scan_regions is None:
             object.__setattr__(self, "scan_regions", (self.aws_region,))
+        if self.alert_email == "":
+            object.__setattr__(self, "alert_email", None)
         return self
 
     @property

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..events import OutboxMessage
 from ..observability import logger
-from ..ports import PublishResult
+from ..ports import PublishResult, Subscription
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -83,3 +83,21 @@ class SnsPublisher:
         if message.subject:
             entry["Subject"] = message.subject
         return entry
+
+    def subscription(self, email: str) -> Subscription:
+        try:
+            pages = self.client.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=self.topic_arn)
+            found = [
+                s
+                for page in pages
+                for s in page.get("Subscriptions", [])
+                if s.get("Protocol") == "email" and s.get("Endpoint", "").lower() == email.lower()
+            ]
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("Could not list the topic's subscriptions", extra={"error": str(exc)})
+            return Subscription.UNKNOWN
+        if not found:
+            return Subscription.MISSING
+        if all(s.get("SubscriptionArn") == "PendingConfirmation" for s in found):
+            return Subscription.PENDING
+        return Subscription.CONFIRMED
