@@ -1,5 +1,8 @@
 """Fixes to moto that the local stack applies when it starts.
 
+DynamoDB queries use an index of our own (`dynamodb_index`) and may read lagged views
+(`consistency`).
+
 moto 5.2's TransactWriteItems deep-copies the whole table once per item of the transaction, to
 roll back on failure: a 99-item transaction against a table of a few thousand items takes
 seconds, and a baseline of 100,000 numbers would take hours. This version keeps DynamoDB's
@@ -21,6 +24,8 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+
+from . import consistency, dynamodb_index
 
 _applied = False
 
@@ -105,4 +110,6 @@ def apply() -> None:
     global _applied
     if not _applied:
         DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        dynamodb_index.apply()
+        consistency.apply()
         _applied = True

@@ -354,7 +354,7 @@ def test_moto_services_answer_through_the_same_endpoint(stack: StackControl) -> 
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
-    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}}
+    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}}, ConsistentRead=True)["Item"] == {"pk": {"S": "a"}}
     topic = sns.create_topic(Name="numbers")["TopicArn"]
     queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
