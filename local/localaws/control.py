@@ -95,6 +95,47 @@ class StackControl:
     def clear_faults(self) -> None:
         self._request("DELETE", "/connect-emulator/faults")
 
+    def add_listing_change(
+        self,
+        *,
+        on_call: int,
+        action: str,
+        listing_target: str | None = None,
+        phone_number_id: str | None = None,
+        target_arn: str | None = None,
+        phone_number: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Just before the `on_call`-th ListPhoneNumbersV2 request naming `listing_target` (an instance
+        or TDG ARN or ID; None: any listing), apply `action` in that request's account: `claim`
+        (phone_number, E.164, to target_arn), `release` (phone_number_id), `move` (phone_number_id to
+        target_arn) or `describe` (set phone_number_id's description)."""
+        rule = {
+            "on_call": on_call,
+            "action": action,
+            "listing_target": listing_target,
+            "phone_number_id": phone_number_id,
+            "target_arn": target_arn,
+            "phone_number": phone_number,
+            "description": description,
+        }
+        self._request("POST", "/connect-emulator/listing-changes", rule)
+
+    def listing_changes(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/connect-emulator/listing-changes")["listing_changes"]
+        return result
+
+    def clear_listing_changes(self) -> None:
+        self._request("DELETE", "/connect-emulator/listing-changes")
+
+    def set_tdg_status(self, tdg_arn: str, status: str) -> dict[str, Any]:
+        """Put a TDG in any status (CREATION_IN_PROGRESS, ACTIVE, CREATION_FAILED, PENDING_DELETION,
+        DELETION_FAILED, UPDATE_IN_PROGRESS) until something changes it again."""
+        result: dict[str, Any] = self._request(
+            "POST", "/connect-emulator/tdg-status", {"tdg_arn": tdg_arn, "status": status}
+        )
+        return result
+
     def requests(self, entries: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", "/connect-emulator/requests" + ("?entries=1" if entries else ""))
         return result

@@ -19,8 +19,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import dynamodb_index, moto_fixes
-from .connect.app import CONTROL_PREFIX, ConnectEmulator, StartResponse, credential_scope
+from .connect.app import CONTROL_PREFIX, ConnectEmulator
 from .consistency import CONSISTENCY
+from .wsgi import StartResponse, credential_scope
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
