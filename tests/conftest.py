@@ -33,7 +33,7 @@ BASE_LAG_WRITES = 3
 @pytest.fixture
 def stack(local_stack: LocalStack) -> Iterator[StackControl]:
     """A clean stack for one test: every emulator and moto state reset, DynamoDB eventually consistent."""
-    control = StackControl(local_stack.endpoint_url)
+    control = StackControl(local_stack.control_url)
     control.reset()
     control.eventual_consistency(index_lag_writes=INDEX_LAG_WRITES, base_lag_writes=BASE_LAG_WRITES)
     yield control
