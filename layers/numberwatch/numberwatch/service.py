@@ -218,8 +218,10 @@ class ScanService:
         attribution = attribute_changes(self.trail, plans, self._previous_run_start(run), run.context.now())
         stopped = stopped or confirmation.stopped or refreshed.stopped
         refresh_from = {
-            region: (cursor + completed_buckets(rotation[region], observed.rotation.get(region, []),
-                                                refreshed.described.get(region, 0))) % BUCKETS
+            region: cursor
+            if region in baseline_regions
+            else (cursor + completed_buckets(rotation[region], observed.rotation.get(region, []),
+                                             refreshed.described.get(region, 0))) % BUCKETS
             for region, cursor in cursors.items()
         }  # fmt: skip
         night = self._night(run, observed, plans, attribution.note)
