@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
-from .adapters.cloudtrail import CloudTrailLookup
 from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
@@ -70,6 +69,11 @@ def build_scan_service(
     seconds_left = seconds_left_from(remaining_ms, settings.time_reserve_seconds)
     clients.gate.begin(seconds_left)
     clients.trail_gate.begin(seconds_left)
+    trail = None
+    if settings.cloudtrail_lookup:
+        from .adapters.cloudtrail import CloudTrailLookup  # only where attribution is switched on
+
+        trail = CloudTrailLookup(clients.cloudtrail, clients.trail_gate)
     return ScanService(
         inventory=ConnectInventory(clients.connect, clients.gate),
         store=DynamoSnapshotStore(clients.dynamodb, settings.table_name),
@@ -77,5 +81,5 @@ def build_scan_service(
         settings=settings,
         account_id=clients.account,
         checkpoint=checkpoint,
-        trail=CloudTrailLookup(clients.cloudtrail, clients.trail_gate) if settings.cloudtrail_lookup else None,
+        trail=trail,
     )
