@@ -151,7 +151,7 @@ class ScopeRecord:
     region: str
     baseline_complete: bool
     full_runs: int = 0
-    refresh_from: int = 0  # the bucket where tonight's rotation of DescribePhoneNumber starts
+    refresh_from: int = 0  # the slot where tonight's rotation of DescribePhoneNumber starts (fingerprint.slot_of)
 
 
 @dataclass(frozen=True)

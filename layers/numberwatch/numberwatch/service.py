@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from . import diff
 from .digest import Holdings, Night, build_baseline, build_digest, build_mass_release_alert
 from .events import OutboxMessage, finding_event, number_event
-from .fingerprint import BUCKETS, total_count, verified_buckets
+from .fingerprint import ROTATION_SLOTS, total_count, verified_buckets
 from .models import (
     Change,
     ChangeType,
@@ -40,7 +40,7 @@ from .models import (
 from .observability import logger
 from .phases.attribute import Attribution, attribute_changes
 from .phases.confirm import DescribeBudget, confirm
-from .phases.details import Details, completed_buckets, refresh_windows
+from .phases.details import Details, completed_slots, refresh_windows
 from .phases.discover import Discovered, discover
 from .phases.observe import Observed, Observer
 from .phases.publish import OutboxPublisher
@@ -220,8 +220,8 @@ class ScanService:
         refresh_from = {
             region: cursor
             if region in baseline_regions
-            else (cursor + completed_buckets(rotation[region], observed.rotation.get(region, []),
-                                             refreshed.described.get(region, 0))) % BUCKETS
+            else (cursor + completed_slots(rotation[region], observed.rotation.get(region, []),
+                                           refreshed.described.get(region, 0))) % ROTATION_SLOTS
             for region, cursor in cursors.items()
         }  # fmt: skip
         night = self._night(run, observed, plans, attribution.note)

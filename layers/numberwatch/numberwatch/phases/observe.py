@@ -22,7 +22,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..diff import Listing
-from ..fingerprint import BucketEntries, bucket_of, changed_buckets, entries_by_bucket, fingerprints, number_digest
+from ..fingerprint import (
+    BucketEntries,
+    bucket_of,
+    changed_buckets,
+    entries_by_bucket,
+    fingerprints,
+    number_digest,
+    slot_of,
+)
 from ..legacy import legacy_fingerprints
 from ..models import UNKNOWN_FLOW, PhoneNumber, Target, TargetKind, TargetRecord, Unobserved
 from ..observability import logger
@@ -68,7 +76,7 @@ class Observer:
         rotation: Mapping[str, list[str]],
     ) -> Observed:
         """List every target in turn. Per home Region, `verified` names the buckets re-read this run and
-        `rotation` the window of buckets whose numbers are described in rotation (in that order)."""
+        `rotation` the window of slots whose numbers are described in rotation (in that order)."""
         observed = Observed()
         for target in targets:
             if observed.stopped or self.deadline.passed():
@@ -99,7 +107,7 @@ class Observer:
                 observed.held[(number.country, number.type)] += 1
                 if number.flow_id is None:
                     observed.unrouted[(number.country, number.type)] += 1
-                if not baseline and bucket_of(number.arn) in window:
+                if not baseline and slot_of(number.arn) in window:
                     rotating.append(number)
             observed.listings.append(
                 self._listing(
@@ -112,8 +120,8 @@ class Observer:
                 )
             )
         for region, numbers in observed.rotation.items():
-            order = {bucket: index for index, bucket in enumerate(rotation.get(region, ()))}
-            numbers.sort(key=lambda n: (order[bucket_of(n.arn)], n.arn))
+            order = {slot: index for index, slot in enumerate(rotation.get(region, ()))}
+            numbers.sort(key=lambda n: (order[slot_of(n.arn)], n.arn))
         return observed
 
     def _listing(
