@@ -190,7 +190,8 @@ class ScanService:
         cursors = {region: scope.refresh_from if scope else 0 for region, scope in scopes.items()}
         rotation = refresh_windows(cursors, numbers_by_region, settings.describe_calls_per_run)
 
-        observer = Observer(self.inventory, self.store, run.deadline)
+        write_baseline = writer.record_silently if writer is not None else None
+        observer = Observer(self.inventory, self.store, run.deadline, write_baseline=write_baseline)
         observed = observer.observe(discovered.targets, known, baseline_regions, verified, rotation)
         run.unobserved += observed.unobserved
         listed = {t.arn for t in discovered.targets}

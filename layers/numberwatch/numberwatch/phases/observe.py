@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..diff import Listing
@@ -53,6 +53,27 @@ class Observed:
     stopped: bool = False
 
 
+def _routed(number: PhoneNumber, routing: Routing | RoutingUnavailable) -> PhoneNumber:
+    if isinstance(routing, RoutingUnavailable):
+        return number.routed(UNKNOWN_FLOW, None)
+    return number.routed(*routing.of(number))
+
+
+@dataclass
+class _Holdings:
+    """What one target holds, for the estate's count and cost: numbers by (country, type), and unrouted."""
+
+    held: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unrouted: Counter[tuple[str, str]] = field(default_factory=Counter)
+    count: int = 0
+
+    def add(self, number: PhoneNumber) -> None:
+        self.count += 1
+        self.held[(number.country, number.type)] += 1
+        if number.flow_id is None:
+            self.unrouted[(number.country, number.type)] += 1
+
+
 class Observer:
     def __init__(
         self,
@@ -60,11 +81,13 @@ class Observer:
         snapshot: Snapshot,
         deadline: Deadline,
         sleep: Callable[[float], None] = time.sleep,
+        write_baseline: Callable[[Sequence[PhoneNumber]], None] | None = None,
     ) -> None:
         self.inventory = inventory
         self.snapshot = snapshot
         self.deadline = deadline
         self.sleep = sleep
+        self.write_baseline = write_baseline  # None: a dry run, which writes nothing
         self.routings: dict[str, Routing | RoutingUnavailable] = {}
 
     def observe(
@@ -83,9 +106,18 @@ class Observer:
                 observed.stopped = True
                 observed.not_reached += 1
                 continue
+            baseline = target.home_region in baseline_regions
+            numbers: list[PhoneNumber] = []
+            digests: dict[str, BucketEntries] = {}
             try:
-                numbers = self.inventory.list_numbers(target)
                 routing = self._routing(target)
+                if baseline:
+                    holdings, digests = self._baseline(target, routing)
+                else:
+                    numbers = [_routed(number, routing) for number in self.inventory.list_numbers(target)]
+                    holdings = _Holdings()
+                    for number in numbers:
+                        holdings.add(number)
             except TargetUnavailable as exc:
                 logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
                 observed.unobserved.append(Unobserved(target.arn, exc.reason))
@@ -96,33 +128,50 @@ class Observer:
                 continue
             if isinstance(routing, RoutingUnavailable):
                 observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
-                numbers = [n.routed(UNKNOWN_FLOW, None) for n in numbers]
-            else:
-                numbers = [n.routed(*routing.of(n)) for n in numbers]
-            observed.numbers_by_target[target.arn] = len(numbers)
+            observed.numbers_by_target[target.arn] = holdings.count
+            observed.held += holdings.held
+            observed.unrouted += holdings.unrouted
             window = set(rotation.get(target.home_region, ()))
             rotating = observed.rotation.setdefault(target.home_region, [])
-            baseline = target.home_region in baseline_regions
-            for number in numbers:
-                observed.held[(number.country, number.type)] += 1
-                if number.flow_id is None:
-                    observed.unrouted[(number.country, number.type)] += 1
-                if not baseline and slot_of(number.arn) in window:
-                    rotating.append(number)
-            observed.listings.append(
-                self._listing(
-                    target,
-                    known.get(target.arn),
-                    len(observed.listings),
-                    numbers,
-                    baseline=baseline,
-                    verified=verified.get(target.home_region, frozenset()),
-                )
-            )
+            rotating += [number for number in numbers if slot_of(number.arn) in window]
+            record, position = known.get(target.arn), len(observed.listings)
+            slice_verified = verified.get(target.home_region, frozenset())
+            if baseline:
+                listing = Listing(
+                    target, record, position, fingerprints(digests), listed={}, stored={}, baseline=True,
+                    verified=slice_verified if record is not None and not record.legacy else frozenset(),
+                    digests=digests, written=holdings.count,
+                )  # fmt: skip
+            else:
+                listing = self._listing(target, record, position, numbers, slice_verified)
+            observed.listings.append(listing)
         for region, numbers in observed.rotation.items():
             order = {slot: index for index, slot in enumerate(rotation.get(region, ()))}
             numbers.sort(key=lambda n: (order[slot_of(n.arn)], n.arn))
         return observed
+
+    def _baseline(
+        self, target: Target, routing: Routing | RoutingUnavailable
+    ) -> tuple[_Holdings, dict[str, BucketEntries]]:
+        """A target of a Region still recording its baseline, written page by page as it is listed (nothing
+        is reported, so nothing waits for the diff): only its numbers' digests are kept. A number is
+        counted the first time it shows (its country, type and flow are the same on every page); its
+        digest is the last page's."""
+        holdings, digests = _Holdings(), dict[str, BucketEntries]()
+        region = None
+        for page in self.inventory.number_pages(target):
+            if page.region != region:
+                holdings, digests = _Holdings(), {}  # the listing starts over from another Region
+                region = page.region
+            numbers = [_routed(number, routing) for number in page.numbers]
+            for number in numbers:
+                entries = digests.setdefault(bucket_of(number.arn), {})
+                if number.arn not in entries:
+                    holdings.add(number)
+                entries[number.arn] = number_digest(number)
+            if self.write_baseline is not None:
+                self.write_baseline(numbers)
+        return holdings, digests
 
     def _listing(
         self,
@@ -130,7 +179,6 @@ class Observer:
         record: TargetRecord | None,
         order: int,
         numbers: list[PhoneNumber],
-        baseline: bool,
         verified: frozenset[str],
     ) -> Listing:
         by_bucket: dict[str, dict[str, PhoneNumber]] = {}
@@ -143,7 +191,7 @@ class Observer:
         else:
             known_buckets = set(current) | set(record.buckets)
             examined = set(changed_buckets(current, record.buckets)) | (verified & known_buckets)
-        stored = {} if baseline else self._stored(target, record, sorted(examined))
+        stored = self._stored(target, record, sorted(examined))
         examined |= stored.keys()
         return Listing(
             target=target,
@@ -153,7 +201,6 @@ class Observer:
             listed={b: by_bucket[b] for b in examined if b in by_bucket},
             stored=stored,
             verified=verified if record is not None and not record.legacy else frozenset(),
-            baseline=baseline,
             digests={b: digests[b] for b in examined if b in digests},
         )
 
