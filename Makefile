@@ -86,11 +86,12 @@ integration: $(INSTALLED) $(AWSCLI)
 
 ## `sam build` for ARCH (arm64, or x86_64 for sam local invoke) with Python 3.13, every download
 ## checked against the layer's lock (SAM fetches wheels for the target platform one by one, unpinned:
-## pip takes their hashes from the lock as constraints).
+## pip takes their hashes from the lock as constraints). Never from SAM's cache: SAM 1.170 reuses a
+## layer's cached dependencies across architectures (x86_64 wheels in an arm64 build).
 build: $(INSTALLED) $(BUILD_VENV)/.installed
 	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" PIP_REQUIRE_HASHES=1 \
 	  PIP_CONSTRAINT="$(CURDIR)/layers/numberwatch/requirements.txt" \
-	  $(BIN)/sam build --parameter-overrides Architecture=$(ARCH)
+	  $(BIN)/sam build --no-cached --parameter-overrides Architecture=$(ARCH)
 
 ## The handler in-process with EVENT (default events/dry-run.json) against `make stack` on
 ## 127.0.0.1:4566, or a seeded stack of its own when none runs there. No Docker.
