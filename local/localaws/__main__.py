@@ -13,6 +13,13 @@ from .lambda_runtime import CLIENT_ENVIRONMENT
 from .stack import DEFAULT_HOST, DEFAULT_PORT, LocalStack
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
+
+
 def start_messages(endpoint_url: str) -> list[str]:
     """What a user needs to point clients at the stack, and what to expect of its Connect."""
     variables = " ".join(f"{k}={v}" for k, v in {"AWS_ENDPOINT_URL": endpoint_url, **CLIENT_ENVIRONMENT}.items())
@@ -34,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         "--allow-non-loopback", action="store_true", help="listen on a host other than loopback (no authentication)"
     )
     args = parser.parse_args(argv)
-    if args.host != "localhost" and not ipaddress.ip_address(args.host).is_loopback and not args.allow_non_loopback:
+    if not is_loopback(args.host) and not args.allow_non_loopback:
         parser.error(f"refusing to listen on {args.host} without --allow-non-loopback: the stack has no authentication")
     stack = LocalStack(args.host, args.port)
     for line in start_messages(stack.endpoint_url):

@@ -53,8 +53,9 @@ def run_readme(block: str, stack: LocalStack, **variables: str) -> str:
         "AWS_ENDPOINT_URL": stack.endpoint_url,
         "PATH": f"{AWS_CLI.parent}:{os.environ['PATH']}",
     }
-    for name, value in variables.items():  # the README's example value of a variable, replaced by ours
-        block = re.sub(rf"^{name}=.*$", f"{name}={value}", block, flags=re.MULTILINE)
+    for name, value in variables.items():  # ours replace the README's example values, or come first
+        block, replaced = re.subn(rf"^{name}=.*$", f"{name}={value}", block, flags=re.MULTILINE)
+        block = block if replaced else f"{name}={value}\n{block}"
     script = "set -euo pipefail\n" + block
     completed = subprocess.run(
         ["bash", "-c", script], env=environment, capture_output=True, text=True, timeout=120, check=False
@@ -256,3 +257,19 @@ def test_the_walkthrough_speaks_of_numbers_and_targets_as_the_digest_does(
         assert number in digest and number in machines
     for name in named:
         assert name in digest
+
+
+def test_the_readme_uninstall_commands_remove_what_sam_delete_keeps(
+    stack: StackControl, local_stack: LocalStack
+) -> None:
+    # Given what `sam delete` leaves: the table, deletion-protected, and the KMS key
+    dynamodb = boto3.client("dynamodb")
+    deployment = deploy_as_env_json()
+    dynamodb.update_table(TableName=deployment.table, DeletionProtectionEnabled=True)
+    key = boto3.client("kms").create_key(Description="Connect Number Watch")["KeyMetadata"]["KeyId"]
+    # When the README's second block runs with their names
+    block = readme_block("then, once you are sure:")
+    run_readme(block, local_stack, TABLE=deployment.table, KEY=key)
+    # Then the table is gone and the key is scheduled for deletion
+    assert dynamodb.list_tables()["TableNames"] == []
+    assert boto3.client("kms").describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
