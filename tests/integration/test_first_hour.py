@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,6 +160,22 @@ def test_make_invoke_of_a_missing_event_file_says_so(capsys: pytest.CaptureFixtu
 
 
 # ------------------------------------------------------------------ the stack's start messages
+def lines_until_ready(process: subprocess.Popen[str], patience_seconds: float = 120) -> list[str]:
+    """What the stack printed up to its "ready"; a stack that never says it fails the test, not hangs it."""
+    printed: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    stdout = process.stdout
+    threading.Thread(target=lambda: [printed.put(line.rstrip("\n")) for line in stdout], daemon=True).start()
+    lines: list[str] = []
+    deadline = time.monotonic() + patience_seconds
+    while not lines or lines[-1] != "ready":
+        try:
+            lines.append(printed.get(timeout=max(0.1, deadline - time.monotonic())))
+        except queue.Empty:
+            pytest.fail(f"the stack never printed ready; it printed: {lines}")
+    return lines
+
+
 def test_the_stack_prints_the_export_line_then_ready_once_seeded() -> None:
     # Given `make stack SEED=1` (python -m localaws --seed-demo) on a free port
     process = subprocess.Popen(
@@ -167,12 +186,7 @@ def test_the_stack_prints_the_export_line_then_ready_once_seeded() -> None:
         text=True,
     )
     try:
-        assert process.stdout is not None
-        lines = []
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if lines[-1] == "ready":
-                break
+        lines = lines_until_ready(process)
         # Then it printed a whole export line, the quota and how to lift it, and ready after seeding
         export = next(line for line in lines if line.startswith("export "))
         variables = dict(word.split("=", 1) for word in export.split()[1:])
