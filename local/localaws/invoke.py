@@ -22,13 +22,15 @@ import sys
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .control import StackControl
 from .demo import seed_demo_estate
-from .lambda_runtime import ACCOUNT, Deployment, LambdaContext, deploy_as_env_json, use_local_stack
+from .lambda_runtime import Deployment, LambdaContext, deploy_as_env_json, use_local_stack
 from .stack import LocalStack
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
@@ -52,31 +54,35 @@ def stack_answers(endpoint_url: str) -> bool:
     return True
 
 
-def email_texts(deployment: Deployment, bodies: list[dict[str, Any]]) -> list[str | None]:
-    """The email text of each message for people, from the run's outbox records in the table (an SQS
-    subscriber gets the `default` JSON of the message, never its `email` text)."""
-    dynamodb = boto3.client("dynamodb")
-    texts: list[str | None] = []
-    for body in bodies:
-        items = dynamodb.query(
-            TableName=deployment.table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :type)",
-            ExpressionAttributeValues={
-                ":pk": {"S": f"MSG#{body.get('account', ACCOUNT)}#{body.get('run_id', '')}"},
-                ":type": {"S": f"{body['event_type']}#"},
-            },
-        )["Items"]
-        matching = [i["email_text"]["S"] for i in items if "email_text" in i and json.loads(i["body"]["S"]) == body]
-        texts.append(matching[0] if matching else None)
-    return texts
+def sent_envelopes(endpoint_url: str, topic_arn: str) -> list[dict[str, Any]]:
+    """Every message published to the topic, as SNS got it (`default` JSON and `email` text), from
+    moto's state: an SQS subscriber gets the `default` JSON only, never the email text. A stack may
+    answer its control API to loopback clients only, from its loopback twin when bound elsewhere."""
+    port = urlsplit(endpoint_url).port
+    for url in dict.fromkeys([endpoint_url, f"http://127.0.0.1:{port}"]):
+        try:
+            topics = StackControl(url).moto_data()["sns"]["Topic"]
+        except OSError:  # refused (HTTPError is an OSError), or nothing listens there
+            continue
+        sent: list[list[Any]] = next((t["sent_notifications"] for t in topics if t["arn"] == topic_arn), [])
+        return [json.loads(message) for _, message, *_ in sent]
+    raise RuntimeError(f"the stack's control API answers neither on 127.0.0.1:{port} nor at {endpoint_url}")
 
 
-def show_published(deployment: Deployment) -> None:
+def email_texts(endpoint_url: str, deployment: Deployment, bodies: list[dict[str, Any]]) -> list[str | None]:
+    """The email text SNS would send for each message for people, matched by its JSON body."""
+    by_body = {}
+    for envelope in sent_envelopes(endpoint_url, deployment.topic_arn):
+        by_body[json.dumps(json.loads(envelope["default"]), sort_keys=True)] = envelope.get("email")
+    return [by_body.get(json.dumps(body, sort_keys=True)) for body in bodies]
+
+
+def show_published(endpoint_url: str, deployment: Deployment) -> None:
     """What each subscriber received since the last call: people's emails, then machines' events."""
     people = deployment.received(deployment.people_queue)
     machines = deployment.received(deployment.machines_queue)
     print(f"\n== published: {len(people)} email(s) for people, {len(machines)} message(s) for machines")
-    for message, text in zip(people, email_texts(deployment, [m["body"] for m in people]), strict=True):
+    for message, text in zip(people, email_texts(endpoint_url, deployment, [m["body"] for m in people]), strict=True):
         print(f"\n--- email: {message['subject']}\n{text if text is not None else json.dumps(message['body'])}")
     if machines:
         print("\n--- machines (one JSON message each; here one line each)")
@@ -102,7 +108,7 @@ def show_summary(summary: dict[str, Any]) -> None:
             print(json.dumps(change, separators=(",", ":")))
 
 
-def invoke(deployment: Deployment, event_path: Path) -> int:
+def invoke(endpoint_url: str, deployment: Deployment, event_path: Path) -> int:
     event = json.loads(event_path.read_text())
     print(f"\n== the handler (template's Handler, layer on the path) with {event_path}")
     logs = io.StringIO()  # its JSON logs and EMF metrics are CloudWatch's business; shown if it fails
@@ -115,7 +121,7 @@ def invoke(deployment: Deployment, event_path: Path) -> int:
         print(f"\nthe handler failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     show_summary(summary)
-    show_published(deployment)
+    show_published(endpoint_url, deployment)
     return 0
 
 
@@ -144,13 +150,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.deploy_only:
             prepare(args.endpoint_url)
         else:
-            show_published(deploy_as_env_json())
+            show_published(args.endpoint_url, deploy_as_env_json())
         return 0
     if args.event is None or not args.event.is_file():
         parser.error(f"no event file {args.event}: give one of events/*.json")
     if stack_answers(args.endpoint_url):
         print(f"== the local stack at {args.endpoint_url} (already running: its estate and snapshot carry over)")
-        return invoke(prepare(args.endpoint_url), args.event)
+        return invoke(args.endpoint_url, prepare(args.endpoint_url), args.event)
     own = LocalStack(port=0).start()
     try:
         print(
@@ -161,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"== demo estate seeded: {estate.total()} numbers on {len(estate.targets)} targets; Connect's quota is on"
         )
-        return invoke(prepare(own.endpoint_url), args.event)
+        return invoke(own.endpoint_url, prepare(own.endpoint_url), args.event)
     finally:
         own.stop()
 
