@@ -104,12 +104,16 @@ def header(lock: Lock, root: Path) -> str:
 
 def regenerate(lock: Lock, root: Path, uv: Path) -> None:
     output = root / lock.output
+    previous = output.read_text() if output.exists() else ""
     # uv keeps the versions already pinned in the output file unless an input asks for others.
-    subprocess.run(
+    completed = subprocess.run(
         [str(uv), "pip", "compile", "--quiet", "--no-header", *lock.options(), lock.source, "-o", lock.output],
         cwd=root,
-        check=True,
+        check=False,
     )
+    if completed.returncode != 0:
+        output.write_text(previous)  # uv may have emptied it
+        raise subprocess.CalledProcessError(completed.returncode, completed.args)
     output.write_text(header(lock, root) + output.read_text())
 
 
@@ -127,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     for lock in LOCKS:
         if is_stale(lock, args.root):
             print(f"locking {lock.output} from {lock.source}", flush=True)
-            regenerate(lock, args.root, args.uv)
+            try:
+                regenerate(lock, args.root, args.uv)
+            except subprocess.CalledProcessError:
+                print(f"uv could not lock {lock.source} (its message is above); {lock.output} is unchanged")
+                return 1
     return 0
 
 

@@ -69,7 +69,7 @@ def test_a_new_dev_dependency_makes_only_the_dev_lock_stale(tmp_path: Path) -> N
     assert stale(root) == []
     # When a dependency is added to the dev requirements without `make lock`
     with (root / "requirements-dev.txt").open("a") as dev:
-        dev.write("regex==2026.11.1\n")
+        dev.write("regex==2026.11.19\n")
     # Then the check names the dev lock, and nothing else
     assert stale(root) == ["requirements-dev.lock"]
     completed = subprocess.run(
