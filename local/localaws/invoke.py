@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import sys
+import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,6 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .control import StackControl
 from .demo import seed_demo_estate
 from .lambda_runtime import Deployment, LambdaContext, deploy_as_env_json, use_local_stack
 from .stack import LocalStack
@@ -61,7 +61,8 @@ def sent_envelopes(endpoint_url: str, topic_arn: str) -> list[dict[str, Any]]:
     port = urlsplit(endpoint_url).port
     for url in dict.fromkeys([endpoint_url, f"http://127.0.0.1:{port}"]):
         try:
-            topics = StackControl(url).moto_data()["sns"]["Topic"]
+            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=60) as response:
+                topics = json.loads(response.read())["sns"]["Topic"]
         except OSError:  # refused (HTTPError is an OSError), or nothing listens there
             continue
         sent: list[list[Any]] = next((t["sent_notifications"] for t in topics if t["arn"] == topic_arn), [])
