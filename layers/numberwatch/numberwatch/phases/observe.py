@@ -47,6 +47,7 @@ class Observed:
     partly_observed: list[Unobserved] = field(default_factory=list)  # listed, but their routing unknown
     numbers_by_target: dict[str, int] = field(default_factory=dict)
     rotation: dict[str, list[PhoneNumber]] = field(default_factory=dict)  # Region -> numbers to describe
+    rotation_windows: dict[str, list[str]] = field(default_factory=dict)  # Region -> the slots they are from
     held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (country, type) -> numbers listed
     unrouted: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... of them associated with no flow
     not_reached: int = 0
@@ -145,6 +146,7 @@ class Observer:
             else:
                 listing = self._listing(target, record, position, numbers, slice_verified)
             observed.listings.append(listing)
+        observed.rotation_windows = {region: list(window) for region, window in rotation.items()}
         for region, numbers in observed.rotation.items():
             order = {slot: index for index, slot in enumerate(rotation.get(region, ()))}
             numbers.sort(key=lambda n: (order[slot_of(n.arn)], n.arn))
