@@ -16,7 +16,7 @@ from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
 from .adapters.sns import SnsPublisher
-from .run import no_checkpoint
+from .run import WRITE_RESERVE_SECONDS, no_checkpoint
 from .service import ScanService
 from .settings import Settings
 
@@ -71,7 +71,7 @@ def build_scan_service(
     settings: Settings, remaining_ms: Callable[[], int], checkpoint: Callable[[str], None] = no_checkpoint
 ) -> ScanService:
     clients = aws_clients(settings)
-    seconds_left = seconds_left_from(remaining_ms, settings.time_reserve_seconds)
+    seconds_left = seconds_left_from(remaining_ms, settings.time_reserve_seconds + WRITE_RESERVE_SECONDS)
     clients.gate.begin(seconds_left)
     clients.trail_gate.begin(seconds_left)
     trail = None

@@ -395,6 +395,7 @@ class RunSummary(BaseModel):
     targets_scanned: int = 0
     targets_unobserved: list[dict[str, str]] = Field(default_factory=list)
     targets_not_reached: int = 0
+    resume_with: list[str] = Field(default_factory=list)  # the targets not reached: the next run lists them first
     numbers_observed: int = 0
     numbers_by_target: dict[str, int] = Field(default_factory=dict)
     buckets_reloaded: int = 0

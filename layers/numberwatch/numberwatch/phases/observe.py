@@ -50,7 +50,7 @@ class Observed:
     rotation_windows: dict[str, list[str]] = field(default_factory=dict)  # Region -> the slots they are from
     held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (country, type) -> numbers listed
     unrouted: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... of them associated with no flow
-    not_reached: int = 0
+    not_reached: list[str] = field(default_factory=list)  # targets not listed for want of time
     stopped: bool = False
 
 
@@ -105,7 +105,7 @@ class Observer:
         for target in targets:
             if observed.stopped or self.deadline.passed():
                 observed.stopped = True
-                observed.not_reached += 1
+                observed.not_reached.append(target.arn)
                 continue
             baseline = target.home_region in baseline_regions
             numbers: list[PhoneNumber] = []
@@ -125,7 +125,7 @@ class Observer:
                 continue
             except OutOfTime:
                 observed.stopped = True
-                observed.not_reached += 1
+                observed.not_reached.append(target.arn)
                 continue
             if isinstance(routing, RoutingUnavailable):
                 observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
