@@ -47,6 +47,7 @@ from localaws.template import template
 RESULTS = ROOT / "benchmarks" / "results"
 NIGHTS = ("baseline", "quiet", "1% changed")
 QUOTA = {"enabled": True, "rate": 2, "burst": 5, "unlimited_access_keys": []}  # Connect's default
+MAX_INVOCATIONS = 3
 
 
 def run_process(module: str, env: dict[str, str]) -> dict[str, Any]:
@@ -219,7 +220,9 @@ def import_profile(env: dict[str, str]) -> dict[str, Any]:
 def measure_estate(
     endpoint: str, estate: Estate, naive_too: bool, memory_mb: int, layout: str
 ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, float]]:
-    """The three nights of one estate: its rows, the function's environment and its pace."""
+    """The three nights of one estate: its rows, the function's environment and its pace. A night whose
+    run could not reach every target in time goes on with a further invocation (at most three), each
+    its own row; the million's table is not scanned (a million items through the local stack)."""
     deployment = deploy()
     pace = settings_of(deployment.env)
     naive_table = f"naive-{estate.size}"
@@ -247,14 +250,17 @@ def measure_estate(
         estate.changed_ids = {}
         made = change_one_percent(estate) if night == "1% changed" else {}
         control(endpoint, "POST", "/connect-emulator/quotas", QUOTA)
-        row: dict[str, Any] = {"size": estate.size, "night": night, "layout": layout, "made": made,
-                               "changed": sum(made.values())}  # fmt: skip
-        row["ours"] = ours_night(endpoint, env, estate, pace, memory_mb)
-        row["ours"]["table"] = table_bytes(deployment.table)
-        if naive_too:
-            row["naive"] = naive_night(endpoint, env, memory_mb)
-        rows.append(row)
-        print_row(row)
+        for invocation in range(1, MAX_INVOCATIONS + 1):
+            row: dict[str, Any] = {"size": estate.size, "night": night, "layout": layout, "made": made,
+                                   "changed": sum(made.values()), "invocation": invocation}  # fmt: skip
+            row["ours"] = ours_night(endpoint, env, estate, pace, memory_mb)
+            row["ours"]["table"] = table_bytes(deployment.table) if layout == "standard" else {}
+            if naive_too:
+                row["naive"] = naive_night(endpoint, env, memory_mb)
+            rows.append(row)
+            print_row(row)
+            if not row["ours"]["summary"].get("resume_with"):
+                break
     return rows, deployment.env, pace
 
 
@@ -262,7 +268,8 @@ def print_row(row: dict[str, Any]) -> None:
     ours = row["ours"]
     naive = row.get("naive")
     print(
-        f"{row['size']:>8} {row['night']:<10} connect={ours['connect']['total']} "
+        f"{row['size']:>8} {row['night']:<10} #{row['invocation']} {ours['summary']['status']} "
+        f"connect={ours['connect']['total']} "
         f"(listing {ours['connect']['listing']}/min {ours['connect']['listing_minimum']}, "
         f"describe {ours['connect']['describe']}) wall={ours['wall_seconds']:.1f}s "
         f"(bound {ours['paced_bound_seconds']:.1f}) cpu={ours['cpu_seconds']:.2f}s rss={ours['peak_rss_mb']:.0f}MB "
