@@ -178,21 +178,28 @@ def test_a_tdg_number_s_association_is_mirrored_to_its_instance_in_the_other_reg
     assert associations(primary["Id"]) == associations(replica_id, WEST) == []
 
 
-def test_from_the_other_region_of_its_tdg_a_number_is_named_by_arn_only(estate: Estate) -> None:
+def test_outside_its_tdg_s_home_region_a_number_is_described_and_routed_by_arn_only(estate: Estate) -> None:
+    # Given a TDG of us-east-1 with a number claimed from each of its Regions, and a flow
     primary = estate.instance("primary")
     flow = create_flow(primary["Id"], "Main menu")
     default_tdg = estate.replicate(primary)
-    (number,) = estate.claim(default_tdg["Arn"])  # claimed in the TDG's home Region
-    with pytest.raises(ClientError) as by_id:
-        connect(WEST).associate_phone_number_contact_flow(
-            PhoneNumberId=number.id, InstanceId=primary["Id"], ContactFlowId=flow["ContactFlowId"]
-        )
-    assert error_code(by_id) == "ResourceNotFoundException"
-    with pytest.raises(ClientError) as described_by_id:
-        connect(WEST).describe_phone_number(PhoneNumberId=number.id)
-    assert error_code(described_by_id) == "ResourceNotFoundException"
-    described = connect(WEST).describe_phone_number(PhoneNumberId=number.arn)["ClaimedPhoneNumberSummary"]
-    assert described["PhoneNumberId"] == number.id
+    numbers = [*estate.claim(default_tdg["Arn"]), *estate.claim(default_tdg["Arn"], region=WEST)]
+    replica_id = connect(WEST).list_instances()["InstanceSummaryList"][0]["Id"]
+    for number in numbers:
+        # Then in the TDG's home Region its id will do
+        described = connect().describe_phone_number(PhoneNumberId=number.id)["ClaimedPhoneNumberSummary"]
+        assert described["PhoneNumberArn"] == number.arn
+        # While in the other Region its id is not found, and its ARN is
+        with pytest.raises(ClientError) as described_by_id:
+            connect(WEST).describe_phone_number(PhoneNumberId=number.id)
+        assert error_code(described_by_id) == "ResourceNotFoundException"
+        with pytest.raises(ClientError) as routed_by_id:
+            connect(WEST).associate_phone_number_contact_flow(
+                PhoneNumberId=number.id, InstanceId=replica_id, ContactFlowId=flow["ContactFlowId"]
+            )
+        assert error_code(routed_by_id) == "ResourceNotFoundException"
+        described = connect(WEST).describe_phone_number(PhoneNumberId=number.arn)["ClaimedPhoneNumberSummary"]
+        assert described["PhoneNumberId"] == number.id
 
 
 def test_a_move_drops_the_number_s_association(estate: Estate) -> None:

@@ -19,18 +19,20 @@ Contact flows and flow associations live per instance and Region. A replica inst
 ReplicateInstance copies the instance's flows to it, and a flow created or deleted in either instance
 of the pair is created or deleted in the other, with the same id (AWS: "ReplicateInstance copies the
 Amazon Connect configuration across AWS Regions"). A number claimed to an instance is associated in
-that instance only; one claimed to a TDG is associated in either of its Regions (from the other one,
-named by ARN) and the association is mirrored to the TDG's instance in the other Region (AWS: "The
-phone number to flow association will be mirrored between Amazon Connect instances across AWS
-Regions"). So each Region's instance lists it, under its own instance id. A move drops the number's
-associations (UpdatePhoneNumber "doesn't migrate the flow configuration"); deleting a flow does not:
-the association then names a flow that no longer exists.
+that instance only; one claimed to a TDG is associated in either of its Regions and the association
+is mirrored to the TDG's instance in the other Region (AWS: "The phone number to flow association
+will be mirrored between Amazon Connect instances across AWS Regions"). So each Region's instance
+lists it, under its own instance id. A move drops the number's associations (UpdatePhoneNumber
+"doesn't migrate the flow configuration"); deleting a flow does not: the association then names a
+flow that no longer exists.
 
-A number is named by id or ARN in its own Region; from the other Region of its TDG, by ARN only
-(ResourceNotFoundException for an id, as AWS documents). A claim that fails stays claimed to the
-account, listed and described FAILED, for one day (AWS: "you have one day to retry claiming the
-phone number before the number is released back to the inventory"); a retry within the day claims
-it afresh, under a new id.
+DescribePhoneNumber and Associate/DisassociatePhoneNumberContactFlow name a number claimed to a TDG
+by id or ARN in the TDG's home Region, by ARN only in its other Region (ResourceNotFoundException for
+an id), as AWS documents for these three; the other operations take either.
+
+A claim that fails stays claimed to the account, listed and described FAILED, for one day (AWS: "you
+have one day to retry claiming the phone number before the number is released back to the
+inventory"); a retry within the day claims it afresh, under a new id.
 """
 
 from __future__ import annotations
@@ -411,16 +413,26 @@ class ConnectBackend:
             return tdg.instance_id
         return home.replicas.get(call.region, tdg.instance_id)
 
-    def _number(self, call: Call, ident: str) -> Number:
+    def _number(self, call: Call, ident: str, *, arn_outside_tdg_home: bool = False) -> Number:
+        """The number `ident` (id or ARN) names, reachable from the call's Region. With
+        `arn_outside_tdg_home`, a number claimed to a TDG is named by ARN only outside the TDG's home
+        Region (AWS documents so for DescribePhoneNumber and Associate/DisassociatePhoneNumberContactFlow)."""
         by_arn = ident.startswith("arn:")
         number = call.state.numbers.get(ident.rsplit("/", 1)[-1] if by_arn else ident)
         hidden = number is None or (not number.visible and number.status != "IN_PROGRESS")
         if number is None or hidden or (by_arn and number.arn != ident):
             raise ApiError("ResourceNotFoundException", f"Phone number {ident} not found")
-        if number.region != call.region and not (by_arn and self._reachable_from(call, number)):
-            # From the other Region of its TDG a number is named by ARN, not by id.
+        if number.region != call.region and not self._reachable_from(call, number):
+            raise ApiError("ResourceNotFoundException", f"Phone number {ident} not found in {call.region}")
+        if arn_outside_tdg_home and not by_arn and call.region != self._tdg_home_of(call.state, number):
             raise ApiError("ResourceNotFoundException", f"Phone number {ident} not found in {call.region}")
         return number
+
+    def _tdg_home_of(self, state: AccountState, number: Number) -> str:
+        """The home Region of the TDG the number is claimed to (its own Region if it is on an instance)."""
+        parsed = parse_arn(number.target_arn)
+        tdg = state.tdgs.get(parsed[3]) if parsed is not None and parsed[2] == "traffic-distribution-group" else None
+        return tdg.home_region if tdg is not None else number.region
 
     def _claimed(self, number: Number) -> None:
         """Refuses a change to a number whose claim failed (it can only be released, or claimed again)."""
@@ -910,7 +922,7 @@ class ConnectBackend:
         return {}
 
     def op_DescribePhoneNumber(self, call: Call) -> dict[str, Any]:
-        number = self._number(call, call.params["PhoneNumberId"])
+        number = self._number(call, call.params["PhoneNumberId"], arn_outside_tdg_home=True)
         summary = self._summary(call, number)
         summary["Tags"] = number.tags
         summary["PhoneNumberStatus"] = {"Status": number.status}
@@ -1088,7 +1100,7 @@ class ConnectBackend:
 
     def _routed_number(self, call: Call) -> tuple[Number, Instance, list[InstanceKey]]:
         p = call.params
-        number = self._number(call, p["PhoneNumberId"])
+        number = self._number(call, p["PhoneNumberId"], arn_outside_tdg_home=True)
         instance = self._instance(call, p["InstanceId"])
         keys = self._routed_in(call.state, number)
         if (instance.region, instance.id) not in keys:
