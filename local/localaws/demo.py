@@ -73,18 +73,10 @@ class DemoEstate:
     instance_ids: dict[str, str] = field(default_factory=dict)  # name -> instance id
     flows: dict[str, dict[str, str]] = field(default_factory=dict)  # instance name -> flow name -> flow id
     numbers: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # name -> numbers listed on it
-    routed: dict[str, str] = field(default_factory=dict)  # number id -> flow id
     failed_claim: dict[str, str] = field(default_factory=dict)  # listed too, on FAILED_CLAIM_TARGET
 
     def total(self) -> int:
         return sum(len(v) for v in self.numbers.values())
-
-    def summary(self) -> str:
-        counts = ", ".join(f"{name} {len(v)}" for name, v in self.numbers.items())
-        return (
-            f"{self.total()} numbers ({counts}); {len(self.routed)} routed to {len(FLOW_NAMES)} flows per instance; "
-            "1 failed claim"
-        )
 
 
 def seeding_client(endpoint_url: str, region: str) -> Any:
@@ -168,8 +160,12 @@ def seed_demo_estate(endpoint_url: str) -> DemoEstate:
         "west": west_instance["Id"],
         "primary-replica": replica["Id"],
     }
-    instance_regions = {"primary": HOME_REGION, "branch": HOME_REGION, "west": REPLICA_REGION}
-    instance_regions["primary-replica"] = REPLICA_REGION
+    instance_regions = {
+        "primary": HOME_REGION,
+        "branch": HOME_REGION,
+        "west": REPLICA_REGION,
+        "primary-replica": REPLICA_REGION,
+    }
     serial = itertools.count(1)
 
     def route(name: str, index: int, number: dict[str, str]) -> None:
@@ -180,7 +176,6 @@ def seed_demo_estate(endpoint_url: str) -> DemoEstate:
         clients[instance_regions[instance]].associate_phone_number_contact_flow(
             PhoneNumberId=number["arn"], InstanceId=estate.instance_ids[instance], ContactFlowId=flow_id
         )
-        estate.routed[number["id"]] = flow_id
 
     for name, region, country, number_type, count in CLAIMS:
         client = clients[region]
