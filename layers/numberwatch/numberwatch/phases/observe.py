@@ -5,6 +5,11 @@ For each target, tonight's level-1 fingerprints are compared with its record; th
 read, so that `Listing.suspects` can name exactly the numbers that changed. A target's numbers are
 held only while it is listed; what is kept afterwards is proportional to its re-examined buckets.
 
+Regions are listed in parallel, one thread per Region (each Region has its own Connect quota, and
+the call gate paces each Region and API on its own), so a run takes as long as its slowest Region.
+A listing's `order` is assigned when it completes, so that of two listings showing the same number
+the one that finished later is still the newer truth.
+
 A record written by release 0.1 has no bucket items: its numbers are read once through the old index,
 checked against its old fingerprints (the index is eventually consistent), and compared number by
 number, so that an upgrade reports nothing that did not change.
@@ -12,8 +17,10 @@ number, so that an upgrade reports nothing that did not change.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..diff import Listing
@@ -56,34 +63,51 @@ class Observer:
         baseline_regions: set[str],
         verified: Mapping[str, frozenset[str]],
     ) -> Observed:
-        """List every target in turn; `verified` gives, per home Region, the buckets re-read this run."""
+        """List every target, the Regions in parallel; `verified` gives, per home Region, the buckets
+        re-read this run."""
         observed = Observed()
+        lock = threading.Lock()
+        by_region: dict[str, list[Target]] = {}
         for target in targets:
-            if observed.stopped or self.deadline.passed():
-                observed.stopped = True
-                observed.not_reached += 1
-                continue
-            try:
-                numbers = self.inventory.list_numbers(target)
-            except TargetUnavailable as exc:
-                logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
-                observed.unobserved.append(Unobserved(target.arn, exc.reason))
-                continue
-            except OutOfTime:
-                observed.stopped = True
-                observed.not_reached += 1
-                continue
-            observed.numbers_by_target[target.arn] = len(numbers)
-            observed.listings.append(
-                self._listing(
+            by_region.setdefault(target.home_region, []).append(target)
+
+        def observe_region(region_targets: Sequence[Target]) -> None:
+            for target in region_targets:
+                if observed.stopped or self.deadline.passed():
+                    with lock:
+                        observed.stopped = True
+                        observed.not_reached += 1
+                    continue
+                try:
+                    numbers = self.inventory.list_numbers(target)
+                except TargetUnavailable as exc:
+                    logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
+                    with lock:
+                        observed.unobserved.append(Unobserved(target.arn, exc.reason))
+                    continue
+                except OutOfTime:
+                    with lock:
+                        observed.stopped = True
+                        observed.not_reached += 1
+                    continue
+                with lock:
+                    order = len(observed.numbers_by_target)
+                    observed.numbers_by_target[target.arn] = len(numbers)
+                listing = self._listing(
                     target,
                     known.get(target.arn),
-                    len(observed.listings),
+                    order,
                     numbers,
                     baseline=target.home_region in baseline_regions,
                     verified=verified.get(target.home_region, frozenset()),
                 )
-            )
+                with lock:
+                    observed.listings.append(listing)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(by_region)), thread_name_prefix="observe") as pool:
+            for future in [pool.submit(observe_region, group) for group in by_region.values()]:
+                future.result()
+        observed.listings.sort(key=lambda listing: listing.order)
         return observed
 
     def _listing(
