@@ -88,7 +88,7 @@ class Settings(BaseModel):
         default="ConnectNumberWatchRead", alias="MEMBER_ROLE_NAME", pattern=r"^[\w+=,.@-]{1,64}$"
     )
     member_external_id: str | None = Field(
-        default=None, alias="MEMBER_EXTERNAL_ID", pattern=r"^$|^[\w+=,.@:/-]{2,1224}$"
+        default=None, alias="MEMBER_EXTERNAL_ID", max_length=1224, pattern=r"^$|^[\w+=,.@:/-]{2,}$"
     )
     max_concurrency: int = Field(default=10, alias="MAX_CONCURRENCY", ge=1, le=1000)
 
