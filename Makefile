@@ -49,8 +49,8 @@ typecheck: $(INSTALLED)
 
 validate: $(INSTALLED) $(CHECKOV)
 	$(BIN)/sam validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
-	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/cfn-lint template.yaml member-role.yaml
+	$(CHECKOV) --file template.yaml --file member-role.yaml --framework cloudformation --compact --quiet --skip-download
 
 unit: $(INSTALLED)
 	$(BIN)/pytest -m unit tests

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any
 
 import boto3
 
-from .template import ROOT, function_environment, resource, table_definition
+from .template import ROOT, function_environment, parameter_defaults, resolve_all, resource, table_definition
 
 FUNCTION = "ScanNumbersFunction"
 ACCOUNT = "123456789012"
@@ -76,6 +77,26 @@ def cold_start(env: dict[str, str]) -> ModuleType:
     return module
 
 
+class FunctionHost:
+    """One deployed function as Lambda runs it when something (Step Functions) invokes it: cold-started
+    on the first invocation, then warm. One invocation at a time: Lambda would run concurrent ones in
+    containers of their own (processes), and in one process Powertools' metrics are shared."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self._lock = threading.Lock()
+        self._module: ModuleType | None = None
+        self.invocations = 0
+
+    def invoke(self, event: Any) -> Any:
+        with self._lock:
+            if self._module is None:
+                self._module = cold_start(self.env)
+            self.invocations += 1
+            with environment(self.env):
+                return self._module.lambda_handler(event, LambdaContext())
+
+
 @dataclass
 class Deployment:
     """The stack's table and topic in the local stack, with two SQS subscribers:
@@ -124,7 +145,8 @@ def deploy(regions: str = "us-east-1,us-west-2", **refs: Any) -> Deployment:
     dynamodb.create_table(TableName=table, **table_definition())
     topic_arn = sns.create_topic(Name=f"numbers-{uuid.uuid4().hex[:8]}")["TopicArn"]
     queues = {}
-    for name, policy in (("machines", None), ("people", PEOPLE_FILTER)):
+    people = resolve_all(PEOPLE_FILTER, {**parameter_defaults(), **refs})
+    for name, policy in (("machines", None), ("people", people)):
         url = sqs.create_queue(QueueName=f"{name}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         attributes = {"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageAttributes"} if policy else {}

@@ -5,6 +5,8 @@ roll back on failure: a 99-item transaction against a table of a few thousand it
 seconds, and a baseline of 100,000 numbers would take hours. This version keeps DynamoDB's
 semantics (all conditions checked first, all or nothing, cancellation reasons in order) with an
 undo log of the items it touches instead.
+
+STS refuses to assume a role that does not exist or whose external id does not match (`sts_trust`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+
+from . import sts_trust
 
 _applied = False
 
@@ -105,4 +109,5 @@ def apply() -> None:
     global _applied
     if not _applied:
         DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        sts_trust.apply()
         _applied = True

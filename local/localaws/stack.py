@@ -1,22 +1,28 @@
 """The local AWS stack: moto's server app and our Connect emulator behind one loopback endpoint.
 
 Requests whose SigV4 credential scope names `connect`, and the emulator's control API under
-`/connect-emulator/`, go to the emulator; everything else (DynamoDB, DynamoDB Streams, SNS, SQS,
-STS, `/moto-api/`) goes to moto. boto3 reaches it through `AWS_ENDPOINT_URL`.
+`/connect-emulator/`, go to the emulator; Lambda `Invoke` of a function deployed here runs its
+handler in-process (`lambda_service`); everything else (DynamoDB, DynamoDB Streams, SNS, SQS, STS,
+Organizations, IAM, Step Functions, `/moto-api/`) goes to moto. boto3 reaches it through
+`AWS_ENDPOINT_URL`. Step Functions executes state machines (moto's States Language interpreter),
+whose tasks call back into this stack at `localhost:$MOTO_PORT`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from typing import Any
 
+from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import moto_fixes
 from .connect.app import CONTROL_PREFIX, ConnectEmulator, StartResponse, credential_scope
+from .lambda_service import LambdaService
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -28,6 +34,8 @@ class LocalStackApp:
     def __init__(self) -> None:
         moto_fixes.apply()
         self.connect = ConnectEmulator()
+        self.lambdas = LambdaService()
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -35,6 +43,8 @@ class LocalStackApp:
         scope = credential_scope(environ)
         if path.startswith(CONTROL_PREFIX) or (scope is not None and scope[2] == "connect"):
             return self.connect(environ, start_response)
+        if scope is not None and scope[2] == "lambda" and self.lambdas.handles(environ):
+            return self.lambdas(environ, start_response)
         result: Iterable[bytes] = self.moto(environ, start_response)
         return result
 
@@ -46,6 +56,8 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.app = LocalStackApp()
         self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        # Where moto's Step Functions interpreter sends its tasks' service calls: back to this stack.
+        os.environ["MOTO_PORT"] = str(self._server.server_address[1])
         self._thread: threading.Thread | None = None
 
     @property
