@@ -78,7 +78,7 @@ class OrganizationDeployment:
         sfn = boto3.client("stepfunctions")
         deadline = time.monotonic() + timeout_seconds
         while True:
-            described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+            described: dict[str, Any] = dict(sfn.describe_execution(executionArn=execution_arn))
             if described["status"] != "RUNNING":
                 return described
             if time.monotonic() > deadline:

@@ -55,5 +55,5 @@ def assume_role(self: STSBackend, region_name: str, role_arn: str, external_id: 
 def apply() -> None:
     global _applied
     if not _applied:
-        STSBackend.assume_role = assume_role  # type: ignore[method-assign]
+        STSBackend.assume_role = assume_role  # type: ignore[method-assign, assignment]
         _applied = True
