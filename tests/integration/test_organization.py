@@ -153,6 +153,7 @@ def test_organization_an_account_whose_connect_denies_is_partial_and_releases_no
     machines = deployment.received(deployment.machines_queue)
     assert [m for m in machines if m["body"]["event_type"] == "NUMBER_CHANGE"] == []
     (digest,) = organization_digests(deployment.received(deployment.people_queue))
+    assert digest["body"]["counts"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
     assert "ACCOUNTS PARTLY OBSERVED (2)" in digest_text(stack, deployment.topic_arn)
 
 
