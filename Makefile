@@ -8,7 +8,7 @@ AWSCLI := $(AWSCLI_VENV)/bin/aws
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test lint typecheck validate unit integration stack bench e2e clean
+.PHONY: install run run-org test lint typecheck validate unit integration stack bench e2e clean
 
 $(INSTALLED): requirements-dev.txt layers/numberwatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ install: $(INSTALLED)
 ## The main job on the embedded local AWS stack: no AWS account, no Docker.
 run: $(INSTALLED)
 	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers $(BIN)/python -m localaws.walkthrough
+
+## Organization mode on the embedded local AWS stack: 3 member accounts x 2 Regions through the state machine.
+run-org: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers $(BIN)/python -m localaws.walkthrough_organization
 
 ## The whole default test suite: lint, types, template checks, unit and integration tests.
 test: $(INSTALLED) $(AWSCLI) lint typecheck validate
