@@ -8,7 +8,7 @@ AWSCLI := $(AWSCLI_VENV)/bin/aws
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run run-org test lint typecheck validate unit integration stack bench e2e clean
+.PHONY: install run run-org test bench-org lint typecheck validate unit integration stack bench e2e clean
 
 $(INSTALLED): requirements-dev.txt layers/numberwatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ e2e: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run $(if $(SIZES),--sizes $(SIZES),)
+
+## Organization mode: one account's Regions before and after they ran in parallel, a small organization
+## through the state machine, and the model of 200 accounts (writes benchmarks/results/organization.*).
+bench-org: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers:. $(BIN)/python -m benchmarks.organization $(if $(ACCOUNTS),--accounts $(ACCOUNTS),)
 
 ## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the demo estate).
 stack: $(INSTALLED)

@@ -77,7 +77,7 @@ def main() -> int:
 
     heading("2. An organization: 3 member accounts, Connect in 2 Regions each; the third has no read role")
     organization = deploy_organization(stack.app, 3, REGIONS, without_role=[2], ExcludedAccounts=ACCOUNT)
-    changed, quiet, roleless = organization.members
+    changed, _, roleless = organization.members
     estates = {account: build_estate(control, account) for account in organization.members}
     for account in organization.members:
         role = "no read role" if account == roleless else "read role from member-role.yaml"
@@ -124,7 +124,8 @@ def main() -> int:
     for message in deployment.received(deployment.machines_queue):
         body = message["body"]
         if body["event_type"] == "NUMBER_CHANGE":
-            print(f"{body['change_type']:<8} {body['phone_number']:<14} account={body['account']} region={body['region']}")
+            where = f"account={body['account']} region={body['region']}"
+            print(f"{body['change_type']:<8} {body['phone_number']:<14} {where}")
         else:
             print(f"{body['event_type']:<20} account={message['attributes'].get('account')}")
     print(f"\nDone in {time.monotonic() - started:.0f} s. `pytest -k organization` runs its tests.")
