@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from numberwatch.dependencies import build_organization_service, build_scan_service
 from numberwatch.models import ScanRequest
-from numberwatch.observability import logger, metrics, record_run, tracer
+from numberwatch.observability import logger, metrics, record_organization_run, record_run, tracer
 from numberwatch.organization import AccountScanRequest, OrganizationPlanRequest
 from numberwatch.request import parse_request
 from numberwatch.run import RunContext
@@ -43,5 +43,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("Account scanned", extra={"outcome": scan.outcome.model_dump(mode="json")})
         return scan.outcome.model_dump(mode="json")
     result = organization.send_digest(request, RunContext(run_id=request.org_run_id, remaining_ms=remaining_ms))
+    record_organization_run(len(request.outcomes), sum(1 for o in request.outcomes if not o.observed))
     logger.info("Organization run finished", extra={"summary": result})
     return result

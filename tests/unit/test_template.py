@@ -14,7 +14,7 @@ from samtranslator.translator.transform import transform
 
 from localaws.template import function_environment, parameter_defaults, resolve_all, resource, template
 from numberwatch.models import PEOPLE_EVENT_TYPES, RunStatus, RunSummary
-from numberwatch.observability import metrics, record_run
+from numberwatch.observability import metrics, record_organization_run, record_run
 
 CONNECT_WRITES = re.compile(
     r"^connect:(Claim|Release|Update|Delete|Create|Associate|Disassociate|Import|Put|Start|Stop|Tag|Untag|Replicate)"
@@ -425,6 +425,7 @@ def test_alarms_tell_operators_when_the_scan_is_unhealthy() -> None:
         ("ConnectNumberWatch", "MessagesPending"),
         ("ConnectNumberWatch", "MessagesSetAside"),
         ("ConnectNumberWatch", "AlertSubscriptionMissing"),
+        ("ConnectNumberWatch", "AccountsNotObserved"),
     } <= watched
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
@@ -471,7 +472,8 @@ def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
     shown = {metric[1] for widget in document["widgets"] for metric in widget["properties"]["metrics"]}
     metrics.clear_metrics()
     record_run(RunSummary(run_id="r", status=RunStatus.COMPLETED, alert_subscription="MISSING"))
+    record_organization_run(accounts_scanned=3, accounts_not_observed=1)
     emitted = set(metrics.metric_set)
     metrics.clear_metrics()
-    assert "AlertSubscriptionMissing" in emitted and "MessagesSetAside" in emitted
+    assert {"AlertSubscriptionMissing", "MessagesSetAside", "AccountsNotObserved"} <= emitted
     assert emitted <= shown
