@@ -36,6 +36,7 @@ ORGANIZATION = "organization"
 OrgRunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
 ACCOUNTS_SHOWN = 200
+REASON_LIMIT = 2000
 
 
 class AccountScanRequest(BaseModel):
@@ -73,7 +74,7 @@ class AccountOutcome(BaseModel):
 
     account: AccountId
     status: AccountStatus
-    reason: str = Field(default="", max_length=2000)
+    reason: str = Field(default="", max_length=REASON_LIMIT)
     changes: dict[str, int] = Field(default_factory=dict)
     baseline_numbers: int = 0
     targets_unobserved: int = 0
@@ -93,7 +94,7 @@ class AccountOutcome(BaseModel):
         return cls(
             account=account,
             status=status,
-            reason=(summary.message or unobserved)[:2000],
+            reason=(summary.message or unobserved)[:REASON_LIMIT],
             changes={k: v for k, v in summary.changes.items() if v},
             baseline_numbers=summary.baseline_numbers,
             targets_unobserved=len(summary.targets_unobserved) + summary.targets_not_reached,

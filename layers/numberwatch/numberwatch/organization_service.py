@@ -16,6 +16,7 @@ from .models import EventType, RunStatus, RunSummary, ScanRequest
 from .observability import logger
 from .organization import (
     ORGANIZATION,
+    REASON_LIMIT,
     AccountDirectory,
     AccountOutcome,
     AccountScanRequest,
@@ -81,7 +82,8 @@ class OrganizationService:
             credentials = self.members.assume(request.account, request.org_run_id)
         except AccountUnavailable as exc:
             logger.warning("Member account not readable", extra={"account": request.account, "reason": exc.reason})
-            unobserved = AccountOutcome(account=request.account, status=AccountStatus.UNOBSERVED, reason=exc.reason)
+            reason = exc.reason[:REASON_LIMIT]
+            unobserved = AccountOutcome(account=request.account, status=AccountStatus.UNOBSERVED, reason=reason)
             return AccountScan(unobserved, None)
         item = RunContext(run_id=request.org_run_id, remaining_ms=context.remaining_ms, now=context.now)
         summary = self.scan_service_for(credentials).run(ScanRequest(source="schedule"), item)
