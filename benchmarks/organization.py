@@ -10,8 +10,8 @@ modelled at 200 accounts x 3 Regions x 1,000 numbers.
    machine on moto's interpreter: the duration of each Lambda invocation (plan, each account, digest),
    the DynamoDB and SNS calls, the state transitions.
 3. The model: 200 accounts at MaxConcurrency 10, 40 and 200; wall time = plan + ceil(200 / M) waves of
-   the slowest measured account + digest (an upper bound: Step Functions starts the next item as soon as
-   one ends); GB-seconds at the template's memory; state transitions from the definition (per execution
+   the mean measured account + digest (Step Functions starts the next item as soon as one ends, so waves
+   are an upper bound for uniform accounts); GB-seconds at the template's memory; state transitions from the definition (per execution
    3, per account 1, plus 1 per failed account); $ per month at 30 nights.
 No assertion on time anywhere: these are figures. Writes benchmarks/results/organization.{md,json}.
 
@@ -40,8 +40,8 @@ from benchmarks.handler_process import dynamodb_stats, sns_stats
 from benchmarks.run import PRICE, PRICES_DATE, ROOT, SEEDER, control, read_units, run_process, start_stack
 from localaws.aws_calls import AwsCallLog
 from localaws.demo import SEEDER_ACCESS_KEY, create_instance
-from localaws.lambda_runtime import ACCOUNT, FunctionHost, deploy
-from localaws.organization import FUNCTION_NAME, deploy_organization, member_connect
+from localaws.lambda_runtime import ACCOUNT, deploy
+from localaws.organization import deploy_organization, member_connect
 from localaws.stack import LocalStack
 from localaws.template import template
 
@@ -56,21 +56,6 @@ NIGHTS_PER_MONTH = 30
 STATE_TRANSITION_PRICE = 0.025 / 1000
 # The commit before Regions ran in parallel: the "before" of the one-account comparison.
 BEFORE_PARALLEL_REGIONS = "3963dda"
-
-
-class TimedFunction:
-    """The function host, with the duration of every invocation, by step."""
-
-    def __init__(self, host: FunctionHost) -> None:
-        self.host = host
-        self.durations: list[tuple[str, float]] = []
-
-    def invoke(self, event: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return self.host.invoke(event)
-        finally:
-            self.durations.append((str(event.get("source")), time.perf_counter() - started))
 
 
 # ------------------------------------------------------------------ one account, before and after
@@ -142,14 +127,13 @@ def small_organization(accounts: int) -> dict[str, Any]:
         control(stack.endpoint_url, "POST", "/connect-emulator/quotas", {"unlimited_access_keys": [SEEDER_ACCESS_KEY]})
         organization = deploy_organization(stack.app, accounts, REGIONS, ExcludedAccounts=ACCOUNT)
         organization.function.env.update(POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
-        timed = TimedFunction(organization.function)
-        stack.app.lambdas.register(FUNCTION_NAME, timed)
+        durations = organization.function.durations
         for account in organization.members:
             seed_account(stack.endpoint_url, lambda region, a=account: member_connect(a, region), account)
         control(stack.endpoint_url, "POST", "/connect-emulator/quotas", {"enabled": True, "rate": 2, "burst": 5})
         nights = {}
         for night in ("baseline", "quiet"):
-            timed.durations.clear()
+            durations.clear()
             log.clear()
             started = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
@@ -161,7 +145,7 @@ def small_organization(accounts: int) -> dict[str, Any]:
             nights[night] = {
                 "status": described["status"],
                 "wall_seconds": wall,
-                "invocations": [{"step": step, "seconds": seconds} for step, seconds in timed.durations],
+                "invocations": [{"step": event.get("source"), "seconds": seconds} for event, seconds in durations],
                 "top_level_states_entered": sum(1 for e in history if e["type"].endswith("StateEntered")),
                 "dynamodb": {"calls": ddb["calls"], "write_units": ddb["write_units"], "bytes_read": ddb["bytes_read"]},
                 "sns_messages": sns["messages"],
@@ -207,7 +191,7 @@ def model(measured: dict[str, Any], memory_mb: int) -> dict[str, Any]:
                 "plan_seconds": plan,
                 "digest_seconds_at_scale": digest_at_scale,
                 "wall_seconds": {
-                    str(m): plan + math.ceil(ORGANIZATION_ACCOUNTS / m) * slowest + digest_at_scale
+                    str(m): plan + math.ceil(ORGANIZATION_ACCOUNTS / m) * mean + digest_at_scale
                     for m in CONCURRENCIES
                 },
                 "lambda_gb_seconds": gb_seconds,

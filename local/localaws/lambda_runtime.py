@@ -86,15 +86,23 @@ class FunctionHost:
         self.env = env
         self._lock = threading.Lock()
         self._module: ModuleType | None = None
-        self.invocations = 0
+        # Each invocation's event and duration in seconds (Lambda's REPORT line), waiting left out.
+        self.durations: list[tuple[Any, float]] = []
+
+    @property
+    def invocations(self) -> int:
+        return len(self.durations)
 
     def invoke(self, event: Any) -> Any:
         with self._lock:
             if self._module is None:
                 self._module = cold_start(self.env)
-            self.invocations += 1
-            with environment(self.env):
-                return self._module.lambda_handler(event, LambdaContext())
+            started = time.perf_counter()
+            try:
+                with environment(self.env):
+                    return self._module.lambda_handler(event, LambdaContext())
+            finally:
+                self.durations.append((event, time.perf_counter() - started))
 
 
 @dataclass
