@@ -11,8 +11,9 @@ modelled at 200 accounts x 3 Regions x 1,000 numbers.
    the DynamoDB and SNS calls, the state transitions.
 3. The model: 200 accounts at MaxConcurrency 10, 40 and 200; wall time = plan + ceil(200 / M) waves of
    the mean measured account + digest (Step Functions starts the next item as soon as one ends, so waves
-   are an upper bound for uniform accounts); GB-seconds at the template's memory; state transitions from the definition (per execution
-   3, per account 1, plus 1 per failed account); $ per month at 30 nights.
+   are an upper bound for uniform accounts); GB-seconds at the template's memory; state transitions
+   from the definition (per execution 3, per account 1, plus 1 per failed account); $ per month at 30
+   nights.
 No assertion on time anywhere: these are figures. Writes benchmarks/results/organization.{md,json}.
 
     PYTHONPATH=local:layers/numberwatch:functions/scan_numbers:. python -m benchmarks.organization
