@@ -192,8 +192,7 @@ def model(measured: dict[str, Any], memory_mb: int) -> dict[str, Any]:
                 "plan_seconds": plan,
                 "digest_seconds_at_scale": digest_at_scale,
                 "wall_seconds": {
-                    str(m): plan + math.ceil(ORGANIZATION_ACCOUNTS / m) * mean + digest_at_scale
-                    for m in CONCURRENCIES
+                    str(m): plan + math.ceil(ORGANIZATION_ACCOUNTS / m) * mean + digest_at_scale for m in CONCURRENCIES
                 },
                 "lambda_gb_seconds": gb_seconds,
                 "state_transitions": transitions,

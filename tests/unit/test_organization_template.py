@@ -140,6 +140,13 @@ def test_organization_member_role_reads_connect_only_and_trusts_only_the_scanner
             ["connect:ListPhoneNumbersV2", "connect:ListTrafficDistributionGroups"], this_account, scanned,
         ),
         "ConfirmReleases": (["connect:DescribePhoneNumber"], this_account[2], scanned),
+        "ReadRouting": (
+            ["connect:ListContactFlows", "connect:ListFlowAssociations"],
+            [this_account[0], {"Fn::Sub": f"{this_account[0]['Fn::Sub']}/contact-flow/*"}],
+            scanned,
+        ),
+        # LookupEvents supports no resource-level permissions
+        "NameWhoChangedNumbers": (["cloudtrail:LookupEvents"], "*", scanned),
     }  # fmt: skip
 
 
@@ -150,11 +157,11 @@ def test_organization_member_role_has_no_write_of_any_kind_and_reads_what_the_sc
         assert statement["Effect"] == "Allow"
     for action in granted:
         assert not CONNECT_WRITES.match(action), action
-        assert "*" not in action and action.split(":")[1].startswith(("List", "Describe")), action
-    # The same Connect reads as the function's own role in single-account mode: the two cannot drift
+        assert "*" not in action and action.split(":")[1].startswith(("List", "Describe", "Lookup")), action
+    # The same reads of the account as the function's own role in single-account mode: they cannot drift
     own = resource("ScanFunctionRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    own_connect = {a for s in own if "Action" in s for a in actions(s) if a.startswith("connect:")}
-    assert granted == own_connect
+    own_reads = {a for s in own if "Action" in s for a in actions(s) if a.startswith(("connect:", "cloudtrail:"))}
+    assert granted == own_reads
 
 
 def test_organization_parameters_are_described_and_the_member_role_output_is_there() -> None:

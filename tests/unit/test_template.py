@@ -19,11 +19,11 @@ from numberwatch.observability import metrics, record_organization_run, record_r
 CONNECT_WRITES = re.compile(
     r"^connect:(Claim|Release|Update|Delete|Create|Associate|Disassociate|Import|Put|Start|Stop|Tag|Untag|Replicate)"
 )
-NO_RESOURCE_LEVEL = {"connect:ListInstances", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                     "xray:GetSamplingRules", "xray:GetSamplingTargets", "organizations:ListAccounts",
-                     "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                     "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}  # fmt: skip
+NO_RESOURCE_LEVEL = {"connect:ListInstances", "cloudtrail:LookupEvents", "xray:PutTraceSegments",
+                     "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+                     "organizations:ListAccounts", "logs:CreateLogDelivery", "logs:GetLogDelivery",
+                     "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
+                     "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}  # fmt: skip
 ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
 FUNCTION_ROLE = {"Fn::GetAtt": ["ScanFunctionRole", "Arn"]}
 THIS_ACCOUNT = {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
@@ -144,6 +144,12 @@ def test_every_statement_of_every_role(transformed: dict[str, Any]) -> None:
             ["connect:ListPhoneNumbersV2", "connect:ListTrafficDistributionGroups"], account_connect, scanned_regions
         ),
         "ConfirmReleases": (["connect:DescribePhoneNumber"], account_connect[2], scanned_regions),
+        "ReadRouting": (
+            ["connect:ListContactFlows", "connect:ListFlowAssociations"],
+            [account_connect[0], {"Fn::Sub": account_connect[0]["Fn::Sub"] + "/contact-flow/*"}],
+            scanned_regions,
+        ),
+        "NameWhoChangedNumbers": (["cloudtrail:LookupEvents"], "*", scanned_regions),
         "SnapshotTable": (
             sorted(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
                     "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]),

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
+from .adapters.cloudtrail import CloudTrailLookup
 from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
@@ -24,6 +25,7 @@ from .service import ScanService
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_connect import ConnectClient
 
 USER_AGENT = "connect-number-watch/0.1"
@@ -45,6 +47,8 @@ class AwsClients:
             Config(retries={"mode": "adaptive", "total_max_attempts": settings.connect_max_attempts})
         )
         self._connect: dict[str, ConnectClient] = {}
+        self.trail_gate = CallGate(settings.cloudtrail_requests_per_second, burst=2)
+        self._cloudtrail: dict[str, CloudTrailClient] = {}
 
     def connect(self, region: str) -> ConnectClient:
         if region not in self._connect:
@@ -54,25 +58,38 @@ class AwsClients:
 
     def member_connect(self, credentials: MemberCredentials) -> Callable[[str], ConnectClient]:
         """Connect clients of one member account, for one run (its credentials last an hour)."""
-        clients: dict[str, ConnectClient] = {}
+        return self._member_clients("connect", credentials, self.gate)
 
-        def connect(region: str) -> ConnectClient:
+    def member_cloudtrail(self, credentials: MemberCredentials) -> Callable[[str], CloudTrailClient]:
+        """CloudTrail clients of one member account: its changes are in its own trail."""
+        return self._member_clients("cloudtrail", credentials, self.trail_gate)
+
+    def _member_clients(self, service: str, credentials: MemberCredentials, gate: CallGate) -> Callable[[str], Any]:
+        clients: dict[str, Any] = {}
+
+        def client_for(region: str) -> Any:
             if region not in clients:
                 client = boto3.client(
-                    "connect",
+                    service,  # type: ignore[call-overload]
                     region_name=region,
                     config=self._connect_config,
                     aws_access_key_id=credentials.access_key_id,
                     aws_secret_access_key=credentials.secret_access_key,
                     aws_session_token=credentials.session_token,
                 )
-                clients[region] = self.gate.attach(client, region)
+                clients[region] = gate.attach(client, region)
             return clients[region]
 
-        return connect
+        return client_for
 
     def organizations(self) -> OrganizationsDirectory:
         return OrganizationsDirectory(boto3.client("organizations", config=self._base))
+
+    def cloudtrail(self, region: str) -> CloudTrailClient:
+        if region not in self._cloudtrail:
+            client = boto3.client("cloudtrail", region_name=region, config=self._connect_config)
+            self._cloudtrail[region] = self.trail_gate.attach(client, region)
+        return self._cloudtrail[region]
 
 
 @cache
@@ -88,8 +105,11 @@ def build_scan_service(
 ) -> ScanService:
     """The scan of this account, or with `member`, of a member account through its read role."""
     clients = aws_clients(settings)
-    clients.gate.begin(seconds_left_from(remaining_ms, settings.time_reserve_seconds))
+    seconds_left = seconds_left_from(remaining_ms, settings.time_reserve_seconds)
+    clients.gate.begin(seconds_left)
+    clients.trail_gate.begin(seconds_left)
     connect = clients.connect if member is None else clients.member_connect(member)
+    trail = clients.cloudtrail if member is None else clients.member_cloudtrail(member)
     return ScanService(
         inventory=ConnectInventory(connect, clients.gate),
         store=DynamoSnapshotStore(clients.dynamodb, settings.table_name),
@@ -97,6 +117,7 @@ def build_scan_service(
         settings=settings,
         account_id=clients.account if member is None else lambda: member.account,
         checkpoint=checkpoint,
+        trail=CloudTrailLookup(trail, clients.trail_gate) if settings.cloudtrail_lookup else None,
     )
 
 

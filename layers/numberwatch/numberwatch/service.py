@@ -5,9 +5,11 @@
  3. observe (phases.observe): list each target, fingerprint it, read back its changed buckets
  4. plan (diff.plan): the changes, across targets; departures become candidate releases
  5. confirm (phases.confirm): DescribePhoneNumber settles each candidate, within a nightly budget
- 6. write (phases.write): per target, numbers with their messages in transactions, the record last
- 7. record (phases.record): baseline summary, scopes, digest, run record
- 8. publish (phases.publish): this run's messages from memory; release the lease
+ 6. details (phases.details): tags and status of what changed, and of the rest in rotation (same budget);
+    attribute (phases.attribute): who made each change, from CloudTrail
+ 7. write (phases.write): per target, numbers with their messages in transactions, the record last
+ 8. record (phases.record): baseline summary, scopes, digest, run record
+ 9. publish (phases.publish): this run's messages from memory; release the lease
 Every step is safe to repeat: a retry of the same invocation resumes its own run.
 """
 
@@ -16,26 +18,40 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from . import diff
-from .digest import build_baseline, build_digest, build_mass_release_alert
-from .events import OutboxMessage, number_event
-from .fingerprint import total_count, verified_buckets
-from .models import ChangeType, HeldRelease, RunMode, RunStatus, RunSummary, ScanRequest, TargetRecord, Unobserved
+from .digest import Holdings, Night, build_baseline, build_digest, build_mass_release_alert
+from .events import OutboxMessage, finding_event, number_event
+from .fingerprint import BUCKETS, total_count, verified_buckets
+from .models import (
+    Change,
+    ChangeType,
+    Finding,
+    HeldRelease,
+    RunMode,
+    RunStatus,
+    RunSummary,
+    ScanRequest,
+    TargetRecord,
+    Unobserved,
+)
 from .observability import logger
-from .phases.confirm import confirm
+from .phases.attribute import Attribution, attribute_changes
+from .phases.confirm import DescribeBudget, confirm
+from .phases.details import Details, completed_buckets, refresh_windows
 from .phases.discover import Discovered, discover
-from .phases.observe import Observer
+from .phases.observe import Observed, Observer
 from .phases.publish import OutboxPublisher
-from .phases.record import changes_of, recover_interrupted_runs
+from .phases.record import changes_of, findings_of, recover_interrupted_runs
 from .phases.write import Writer
-from .ports import Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store
+from .ports import Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
 from .run import Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
 
 PREVIEW_LIMIT = 50
+FIRST_LOOKUP_WINDOW = timedelta(hours=24)  # CloudTrail looked back this far when no earlier run is recorded
 
 
 @dataclass
@@ -68,6 +84,8 @@ class _Scan:
     scopes: dict[str, ScopeRecord | None]
     plans: list[diff.TargetPlan]
     stopped: bool
+    refresh_from: dict[str, int]  # Region -> where the next run's rotation of descriptions starts
+    night: Night
 
 
 class ScanService:
@@ -79,6 +97,7 @@ class ScanService:
         settings: Settings,
         account_id: Callable[[], str],
         checkpoint: Callable[[str], None] = no_checkpoint,
+        trail: Trail | None = None,
     ) -> None:
         self.inventory = inventory
         self.store = store
@@ -86,6 +105,7 @@ class ScanService:
         self.settings = settings
         self.account_id = account_id
         self.checkpoint = checkpoint
+        self.trail = trail
 
     # ------------------------------------------------------------------- run
     def run(self, request: ScanRequest, context: RunContext) -> RunSummary:
@@ -164,8 +184,14 @@ class ScanService:
             for region, scope in scopes.items()
         }
 
+        numbers_by_region: Counter[str] = Counter()
+        for record in known.values():
+            numbers_by_region[record.target.home_region] += record.count
+        cursors = {region: scope.refresh_from if scope else 0 for region, scope in scopes.items()}
+        rotation = refresh_windows(cursors, numbers_by_region, settings.describe_calls_per_run)
+
         observer = Observer(self.inventory, self.store, run.deadline)
-        observed = observer.observe(discovered.targets, known, baseline_regions, verified)
+        observed = observer.observe(discovered.targets, known, baseline_regions, verified, rotation)
         run.unobserved += observed.unobserved
         listed = {t.arn for t in discovered.targets}
         gone = [record for arn, record in sorted(known.items()) if arn not in listed]
@@ -182,28 +208,76 @@ class ScanService:
         snapshot = self.store.numbers(sorted(set().union(*(listing.suspects for listing in listings))))
         policy = diff.ReleasePolicy(run.run_id, settings.mass_release_share, settings.mass_release_min_numbers)
         plans = diff.plan(listings, snapshot, policy)
+        budget = DescribeBudget(settings.describe_calls_per_run)
         candidates = [known for target_plan in plans for known in target_plan.candidates]
-        confirmation = confirm(self.inventory, candidates, settings.describe_calls_per_run)
+        confirmation = confirm(self.inventory, candidates, budget)
         plans = [diff.settle(target_plan, confirmation.outcomes, policy) for target_plan in plans]
-        stopped = stopped or confirmation.stopped
-        self._summarise(run, observed.numbers_by_target, observed.not_reached, plans, confirmation.calls, stopped)
+        details = Details(self.inventory, self.store, budget, settings.required_tag_keys)
+        details.of_changes(plans)
+        refreshed = details.in_rotation(observed.rotation, plans)
+        attribution = attribute_changes(self.trail, plans, self._previous_run_start(run), run.context.now())
+        stopped = stopped or confirmation.stopped or refreshed.stopped
+        refresh_from = {
+            region: (cursor + completed_buckets(rotation[region], observed.rotation.get(region, []),
+                                                refreshed.described.get(region, 0))) % BUCKETS
+            for region, cursor in cursors.items()
+        }  # fmt: skip
+        night = self._night(run, observed, plans, attribution.note)
+        self._summarise(run, observed, plans, budget.calls, stopped, night)
+        run.summary.cloudtrail_lookups = attribution.lookups
         self.checkpoint("after_diff")
         if writer is None:
             return None
-        held = [target_plan.held for target_plan in plans if target_plan.held is not None]
-        if held:
+        if night.held:
             # Before the targets' records: a run that dies after them must not hold without alerting.
-            self._alert(run, writer, held)
+            self._alert(run, writer, night.held)
         for target_plan in plans:
-            if not target_plan.quiet and not writer.apply(target_plan, self._event_for(run)):
+            if not target_plan.quiet and not writer.apply(
+                target_plan, self._event_for(run, attribution), self._finding_for(run)
+            ):
                 stopped = True
                 run.summary.status = RunStatus.PARTIAL
                 break
         self.checkpoint("after_snapshot_write")
-        return _Scan(discovered, scopes, plans, stopped)
+        return _Scan(discovered, scopes, plans, stopped, refresh_from, night)
 
-    def _event_for(self, run: _Run) -> Callable[..., OutboxMessage]:
-        return lambda change: number_event(change, run.account, run.run_id, run.observed_at, run.names)
+    def _previous_run_start(self, run: _Run) -> datetime:
+        earlier = [r for r in self.store.recent_runs(run.account, 2) if r.run_id != run.run_id]
+        return earlier[0].started_at if earlier else run.started_at - FIRST_LOOKUP_WINDOW
+
+    def _night(self, run: _Run, observed: Observed, plans: Sequence[diff.TargetPlan], attribution: str | None) -> Night:
+        prices = self.settings.number_prices
+        held_cost, unrouted_cost = prices.estimate(observed.held), prices.estimate(observed.unrouted)
+        deferred: Counter[str] = Counter()
+        for target_plan in plans:
+            deferred += target_plan.deferred
+        return Night(
+            unobserved=list(run.unobserved),
+            partly_observed=observed.partly_observed,
+            held=[p.held for p in plans if p.held is not None],
+            deferred=dict(deferred),
+            findings=[finding for p in plans for finding in p.findings],
+            holdings=Holdings(
+                numbers=sum(observed.held.values()),
+                unrouted=sum(observed.unrouted.values()),
+                monthly_cost=held_cost.monthly,
+                unrouted_monthly_cost=unrouted_cost.monthly,
+                unpriced=held_cost.unpriced,
+                currency=prices.currency,
+                prices=prices.describe_source(),
+            ),
+            attribution=attribution,
+        )
+
+    def _event_for(self, run: _Run, attribution: Attribution) -> Callable[[Change], OutboxMessage]:
+        def event(change: Change) -> OutboxMessage:
+            why = attribution.why_unattributed(change)
+            return number_event(change, run.account, run.run_id, run.observed_at, run.names, why)
+
+        return event
+
+    def _finding_for(self, run: _Run) -> Callable[[Finding], OutboxMessage]:
+        return lambda finding: finding_event(finding, run.account, run.run_id, run.observed_at)
 
     def _alert(self, run: _Run, writer: Writer, held: list[HeldRelease]) -> None:
         alert = build_mass_release_alert(run.account, run.run_id, run.observed_at, held, run.names)
@@ -213,18 +287,16 @@ class ScanService:
     def _summarise(
         self,
         run: _Run,
-        numbers_by_target: dict[str, int],
-        not_reached: int,
+        observed: Observed,
         plans: Sequence[diff.TargetPlan],
         describe_calls: int,
         stopped: bool,
+        night: Night,
     ) -> None:
         summary = run.summary
         counts: Counter[str] = Counter()
-        deferred: Counter[str] = Counter()
         for target_plan in plans:
             summary.baseline_numbers += target_plan.baseline_numbers
-            deferred += target_plan.deferred
             listing = target_plan.listing
             examined = set(listing.examined)
             summary.buckets_reloaded += 0 if listing.vanished else len(examined - listing.verified)
@@ -242,15 +314,21 @@ class ScanService:
                             "changed_fields": list(change.changed_fields),
                         }
                     )
-        summary.targets_scanned = len(numbers_by_target)
-        summary.numbers_observed = sum(numbers_by_target.values())
-        summary.numbers_by_target = numbers_by_target
-        summary.targets_not_reached = not_reached
+        summary.targets_scanned = len(observed.numbers_by_target)
+        summary.numbers_observed = sum(observed.numbers_by_target.values())
+        summary.numbers_by_target = observed.numbers_by_target
+        summary.targets_not_reached = observed.not_reached
         summary.changes = {t.value: counts[t.value] for t in ChangeType}
-        summary.releases_held = sum(p.held.count for p in plans if p.held is not None)
-        summary.releases_deferred = sum(deferred.values())
+        summary.releases_held = sum(h.count for h in night.held)
+        summary.releases_deferred = sum(night.deferred.values())
         summary.describe_calls = describe_calls
         summary.targets_unobserved = [{"target_arn": u.target_arn, "reason": u.reason} for u in run.unobserved]
+        summary.targets_partly_observed = [
+            {"target_arn": u.target_arn, "reason": u.reason} for u in night.partly_observed
+        ]
+        summary.findings = dict(Counter(f.finding_type.value for f in night.findings))
+        summary.holdings = night.holdings.as_dict() if night.holdings else None
+        summary.attribution = night.attribution
         modes = {p.listing.baseline for p in plans if not p.listing.vanished}
         summary.mode = {
             frozenset({True}): RunMode.BASELINE,
@@ -286,20 +364,11 @@ class ScanService:
         for region in sorted(complete_regions):
             scope = scan.scopes[region]
             full_runs = (scope.full_runs if scope else 0) + 1
-            mutations.append(PutScope(ScopeRecord(run.account, region, True, full_runs)))
-        deferred: Counter[str] = Counter()
-        for target_plan in scan.plans:
-            deferred += target_plan.deferred
-        digest = build_digest(
-            run.account,
-            run.run_id,
-            run.observed_at,
-            changes_of(self.store.run_messages(run.account, run.run_id)),
-            run.unobserved,
-            [p.held for p in scan.plans if p.held is not None],
-            dict(deferred),
-            run.names,
-        )
+            refresh_from = scan.refresh_from.get(region, 0)
+            mutations.append(PutScope(ScopeRecord(run.account, region, True, full_runs, refresh_from)))
+        written = self.store.run_messages(run.account, run.run_id)
+        night = replace(scan.night, unobserved=list(run.unobserved), findings=findings_of(written))
+        digest = build_digest(run.account, run.run_id, run.observed_at, changes_of(written), night, run.names)
         if digest is not None and not self.store.has_message(run.account, digest):
             # A retry of this run after its digest was written must not send it again.
             mutations.append(writer.message(digest))

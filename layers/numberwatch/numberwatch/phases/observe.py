@@ -5,6 +5,10 @@ For each target, tonight's level-1 fingerprints are compared with its record; th
 read, so that `Listing.suspects` can name exactly the numbers that changed. A target's numbers are
 held only while it is listed; what is kept afterwards is proportional to its re-examined buckets.
 
+Each number gets its contact flow from its instance's associations (a TDG's, from the instance that owns
+it), read once per instance. When they cannot be read, its numbers keep their last known flow (the
+flow is `UNKNOWN_FLOW` tonight, which is never a change) and the target is named as partly observed.
+
 Regions are listed in parallel, one thread per Region (each Region has its own Connect quota, and
 the call gate paces each Region and API on its own), so a run takes as long as its slowest Region.
 A listing's `order` is assigned when it completes, so that of two listings showing the same number
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,9 +31,9 @@ from dataclasses import dataclass, field
 from ..diff import Listing
 from ..fingerprint import BucketEntries, bucket_of, changed_buckets, entries_by_bucket, fingerprints, number_digest
 from ..legacy import legacy_fingerprints
-from ..models import PhoneNumber, Target, TargetRecord, Unobserved
+from ..models import UNKNOWN_FLOW, PhoneNumber, Target, TargetKind, TargetRecord, Unobserved
 from ..observability import logger
-from ..ports import Inventory, OutOfTime, Snapshot, TargetUnavailable
+from ..ports import Inventory, OutOfTime, Routing, RoutingUnavailable, Snapshot, TargetUnavailable
 from ..run import Deadline
 
 LEGACY_READ_ATTEMPTS = 3
@@ -38,7 +43,11 @@ LEGACY_READ_ATTEMPTS = 3
 class Observed:
     listings: list[Listing] = field(default_factory=list)
     unobserved: list[Unobserved] = field(default_factory=list)
+    partly_observed: list[Unobserved] = field(default_factory=list)  # listed, but their routing unknown
     numbers_by_target: dict[str, int] = field(default_factory=dict)
+    rotation: dict[str, list[PhoneNumber]] = field(default_factory=dict)  # Region -> numbers to describe
+    held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (country, type) -> numbers listed
+    unrouted: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... of them associated with no flow
     not_reached: int = 0
     stopped: bool = False
 
@@ -55,6 +64,7 @@ class Observer:
         self.snapshot = snapshot
         self.deadline = deadline
         self.sleep = sleep
+        self.routings: dict[str, Routing | RoutingUnavailable] = {}
 
     def observe(
         self,
@@ -62,14 +72,16 @@ class Observer:
         known: Mapping[str, TargetRecord],
         baseline_regions: set[str],
         verified: Mapping[str, frozenset[str]],
+        rotation: Mapping[str, list[str]],
     ) -> Observed:
-        """List every target, the Regions in parallel; `verified` gives, per home Region, the buckets
-        re-read this run."""
+        """List every target, the Regions in parallel. Per home Region, `verified` names the buckets re-read
+        this run and `rotation` the window of buckets whose numbers are described in rotation (in that order)."""
         observed = Observed()
         lock = threading.Lock()
         by_region: dict[str, list[Target]] = {}
         for target in targets:
             by_region.setdefault(target.home_region, []).append(target)
+            observed.rotation.setdefault(target.home_region, [])
 
         def observe_region(region_targets: Sequence[Target]) -> None:
             for target in region_targets:
@@ -80,6 +92,7 @@ class Observer:
                     continue
                 try:
                     numbers = self.inventory.list_numbers(target)
+                    routing = self._routing(target)
                 except TargetUnavailable as exc:
                     logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
                     with lock:
@@ -93,21 +106,42 @@ class Observer:
                 with lock:
                     order = len(observed.numbers_by_target)
                     observed.numbers_by_target[target.arn] = len(numbers)
+                    if isinstance(routing, RoutingUnavailable):
+                        observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
+                if isinstance(routing, RoutingUnavailable):
+                    numbers = [n.routed(UNKNOWN_FLOW, None) for n in numbers]
+                else:
+                    numbers = [n.routed(*routing.of(n)) for n in numbers]
+                window = set(rotation.get(target.home_region, ()))
+                baseline = target.home_region in baseline_regions
+                held: Counter[tuple[str, str]] = Counter()
+                unrouted: Counter[tuple[str, str]] = Counter()
+                for number in numbers:
+                    held[(number.country, number.type)] += 1
+                    if number.flow_id is None:
+                        unrouted[(number.country, number.type)] += 1
+                    if not baseline and bucket_of(number.arn) in window:
+                        observed.rotation[target.home_region].append(number)  # this Region's thread only
                 listing = self._listing(
                     target,
                     known.get(target.arn),
                     order,
                     numbers,
-                    baseline=target.home_region in baseline_regions,
+                    baseline=baseline,
                     verified=verified.get(target.home_region, frozenset()),
                 )
                 with lock:
+                    observed.held += held
+                    observed.unrouted += unrouted
                     observed.listings.append(listing)
 
         with ThreadPoolExecutor(max_workers=max(1, len(by_region)), thread_name_prefix="observe") as pool:
             for future in [pool.submit(observe_region, group) for group in by_region.values()]:
                 future.result()
         observed.listings.sort(key=lambda listing: listing.order)
+        for region, numbers in observed.rotation.items():
+            order = {bucket: index for index, bucket in enumerate(rotation.get(region, ()))}
+            numbers.sort(key=lambda n: (order[bucket_of(n.arn)], n.arn))
         return observed
 
     def _listing(
@@ -142,6 +176,17 @@ class Observer:
             baseline=baseline,
             digests={b: digests[b] for b in examined if b in digests},
         )
+
+    def _routing(self, target: Target) -> Routing | RoutingUnavailable:
+        """The associations of the instance the target's numbers are routed in, read once per run."""
+        instance = target.arn if target.kind is TargetKind.INSTANCE else target.instance_arn
+        if instance not in self.routings:
+            try:
+                self.routings[instance] = self.inventory.routing(instance)
+            except RoutingUnavailable as exc:
+                logger.warning("Routing not read", extra={"instance": instance, "reason": exc.reason})
+                self.routings[instance] = exc
+        return self.routings[instance]
 
     def departed(self, records: Iterable[TargetRecord], first_order: int) -> list[Listing]:
         """Targets discovery no longer lists: every number they held departs."""
