@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from .connect.app import StartResponse
+from .wsgi import StartResponse
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations$")
 
