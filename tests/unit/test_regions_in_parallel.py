@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from numberwatch.fingerprint import BucketEntries
 from numberwatch.models import PhoneNumber, Target
-from numberwatch.ports import Discovery
+from numberwatch.ports import Described, Discovery
 from tests.unit.factories import instance, number, numbers, tdg
 from tests.unit.fakes import FakeConnect
 from tests.unit.test_scan_service import Estate, baseline
@@ -56,6 +56,41 @@ def test_the_regions_of_a_run_are_discovered_and_listed_at_the_same_time() -> No
     assert not connect.discovering.broken and not connect.listing.broken
     assert summary["changes"] == {"CLAIMED": 1, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
     assert summary["targets_scanned"] == 2
+
+
+class DescriptionsMeet(FakeConnect):
+    """Each Region's first DescribePhoneNumber waits until the other Region's has begun."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.describing = threading.Barrier(2, timeout=BARRIER_SECONDS)
+        self.met: set[str] = set()
+
+    def describe(self, number_arn: str) -> Described:
+        region = number_arn.split(":")[3]
+        if region not in self.met:
+            self.met.add(region)
+            self.describing.wait()
+        return super().describe(number_arn)
+
+
+def test_the_regions_tags_and_status_are_described_at_the_same_time() -> None:
+    # Given a baseline of two Regions, and Connect answering a Region's descriptions only while the
+    # other Region's are being asked for
+    estate = Estate()
+    east, west = instance("east"), instance("west", region=WEST)
+    east_numbers, west_numbers = numbers(3, east), [number(10 + i, west, region=WEST) for i in range(2)]
+    baseline(estate, (east, east_numbers), (west, west_numbers))
+    estate.connect = connect = DescriptionsMeet()
+    connect.add(east, *east_numbers)
+    connect.add(west, *west_numbers)
+    # When the next, quiet night describes its rotation (one Region after the other, the first would
+    # wait at the barrier alone)
+    summary = estate.night()
+    # Then both Regions' numbers were described
+    assert not connect.describing.broken
+    assert {arn.split(":")[3] for arn in connect.described} == {"us-east-1", WEST}
+    assert summary["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
 
 
 class EastFinishesLast(FakeConnect):
