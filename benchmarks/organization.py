@@ -6,7 +6,7 @@ modelled at 200 accounts x 3 Regions x 1,000 numbers.
    its own process, against the local stack in another, a baseline night then a quiet night; once with
    this branch's layer (Regions in parallel) and once with the layer of the commit before it (Regions
    one after the other, checked out in a temporary worktree).
-2. A small organization (`--accounts`, default 6) of such accounts through the template's own state
+2. A small organization (`--accounts`, default 4) of such accounts through the template's own state
    machine on moto's interpreter: the duration of each Lambda invocation (plan, each account, digest),
    the DynamoDB and SNS calls, the state transitions.
 3. The model: 200 accounts at MaxConcurrency 10, 40 and 200; wall time = plan + ceil(200 / M) waves of
@@ -55,8 +55,8 @@ CONCURRENCIES = (10, 40, 200)
 NIGHTS_PER_MONTH = 30
 # Step Functions Standard, us-east-1, per state transition (the same date as the other prices).
 STATE_TRANSITION_PRICE = 0.025 / 1000
-# The commit before Regions ran in parallel: the "before" of the one-account comparison.
-BEFORE_PARALLEL_REGIONS = "3963dda"
+# main when this was measured: everything but Regions in parallel, the "before" of the one-account comparison.
+BEFORE_PARALLEL_REGIONS = "545630e"
 
 
 # ------------------------------------------------------------------ one account, before and after
@@ -269,7 +269,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--accounts", type=int, default=6, help="accounts of the measured organization")
+    parser.add_argument("--accounts", type=int, default=4, help="accounts of the measured organization")
     args = parser.parse_args(argv)
     memory_mb = int(template()["Parameters"]["FunctionMemorySize"]["Default"])
     os.environ.update(
