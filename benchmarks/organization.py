@@ -260,9 +260,10 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for row in modelled["rows"]:
         walls = " / ".join(f"{row['wall_seconds'][str(m)]:.0f}" for m in CONCURRENCIES)
+        monthly = "- (once)" if row["night"] == "baseline" else f"${row['cost_per_month']:.2f}"
         lines.append(
             f"| {row['night']} | {walls} | {row['lambda_gb_seconds']:.0f} | {row['state_transitions']} "
-            f"(${row['state_transitions_cost']:.4f}) | ${row['cost_per_night']:.4f} | ${row['cost_per_month']:.2f} |"
+            f"(${row['state_transitions_cost']:.4f}) | ${row['cost_per_night']:.4f} | {monthly} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -270,7 +271,13 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=4, help="accounts of the measured organization")
+    parser.add_argument("--report-only", action="store_true", help="rewrite organization.md from organization.json")
     args = parser.parse_args(argv)
+    if args.report_only:
+        report = json.loads((RESULTS / "organization.json").read_text())
+        (RESULTS / "organization.md").write_text(markdown(report))
+        print(markdown(report))
+        return 0
     memory_mb = int(template()["Parameters"]["FunctionMemorySize"]["Default"])
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
