@@ -350,14 +350,16 @@ def test_the_key_serves_only_this_stacks_log_group_topics_and_alarms() -> None:
     logs = for_service("NumberWatchKey", {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
     assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_groups}}
 
+    # CloudFormation names a topic <stack>-<logical id>-<suffix>; an explicit name would replace the
+    # topics of a stack upgraded from release 0.1, and every subscriber would have to subscribe again.
     topics = [
-        arn_from_name(
-            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:", resource(t)["Properties"]["TopicName"]
-        )
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:${{AWS::StackName}}-{t}-*"}
         for t in ("NumberTopic", "OperationsTopic")
     ]
+    for topic in ("NumberTopic", "OperationsTopic"):
+        assert "TopicName" not in resource(topic)["Properties"]
     sns = for_service("NumberWatchKey", "sns.amazonaws.com")
-    assert sns["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnEquals": {"aws:SourceArn": topics}}
+    assert sns["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnLike": {"aws:SourceArn": topics}}
 
     alarms = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"}
     for policy in ("NumberWatchKey", "OperationsTopicPolicy"):

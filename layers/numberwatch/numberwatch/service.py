@@ -77,6 +77,35 @@ class _Run:
 
 
 @dataclass
+class _Known:
+    """What the snapshot holds of the Regions a run touches."""
+
+    records: dict[str, TargetRecord] = field(default_factory=dict)  # target ARN -> its record
+    scopes: dict[str, ScopeRecord | None] = field(default_factory=dict)  # Region -> its scope
+
+    @property
+    def baseline_regions(self) -> set[str]:
+        return {r for r, scope in self.scopes.items() if scope is None or not scope.baseline_complete}
+
+    @property
+    def cursors(self) -> dict[str, int]:
+        """Per Region, the bucket where tonight's rotation of descriptions starts."""
+        return {region: scope.refresh_from if scope else 0 for region, scope in self.scopes.items()}
+
+
+@dataclass
+class _Decided:
+    """What the run decided, before anything is written."""
+
+    plans: list[diff.TargetPlan]
+    attribution: Attribution
+    night: Night
+    refresh_from: dict[str, int]  # Region -> where the next run's rotation of descriptions starts
+    describe_calls: int
+    stopped: bool
+
+
+@dataclass
 class _Scan:
     """What the scan decided, for the record phase."""
 
@@ -166,80 +195,103 @@ class ScanService:
 
     # ------------------------------------------------------------------ scan
     def _scan(self, run: _Run, writer: Writer | None = None) -> _Scan | None:
-        """Discover, observe, plan, confirm, and (unless a dry run) write. None when nothing was decided."""
-        settings = self.settings
-        discovered = discover(self.inventory, settings.regions, run.request.targets)
+        """Discover, observe, decide, and (unless a dry run) write. None for a dry run."""
+        discovered = discover(self.inventory, self.settings.regions, run.request.targets)
         run.unobserved += discovered.unobserved
-        scope_regions = sorted(set(settings.regions) | {t.home_region for t in discovered.targets})
-        known: dict[str, TargetRecord] = {}
-        scopes: dict[str, ScopeRecord | None] = {}
-        for region in scope_regions:
-            known.update(self.store.targets(run.account, region))
-            scopes[region] = self.store.scope(run.account, region)
-        baseline_regions = {r for r, scope in scopes.items() if scope is None or not scope.baseline_complete}
-        run.names.update({arn: record.target.name for arn, record in known.items()})
+        known = self._known(run, discovered)
+        observed, listings = self._observe(run, discovered, known)
+        decided = self._decide(run, known, observed, listings)
+        self._summarise(run, observed, decided.plans, decided.describe_calls, decided.stopped, decided.night)
+        run.summary.cloudtrail_lookups = decided.attribution.lookups
+        self.checkpoint("after_diff")
+        if writer is None:
+            return None
+        stopped = not self._write(run, writer, decided) or decided.stopped
+        self.checkpoint("after_snapshot_write")
+        return _Scan(discovered, known.scopes, decided.plans, stopped, decided.refresh_from, decided.night)
+
+    def _known(self, run: _Run, discovered: Discovered) -> _Known:
+        """What the snapshot holds of every Region the run touches: its scope and its targets' records."""
+        known = _Known()
+        for region in sorted(set(self.settings.regions) | {t.home_region for t in discovered.targets}):
+            known.records.update(self.store.targets(run.account, region))
+            known.scopes[region] = self.store.scope(run.account, region)
+        run.names.update({arn: record.target.name for arn, record in known.records.items()})
         run.names.update({t.arn: t.name for t in discovered.targets})
+        return known
+
+    def _observe(self, run: _Run, discovered: Discovered, known: _Known) -> tuple[Observed, list[diff.Listing]]:
+        """Every discovered target listed, then every known target discovery no longer lists, departing."""
+        settings = self.settings
         verified = {
             region: verified_buckets(scope.full_runs if scope else 0, settings.full_verification_runs)
-            for region, scope in scopes.items()
+            for region, scope in known.scopes.items()
         }
-
         numbers_by_region: Counter[str] = Counter()
-        for record in known.values():
+        for record in known.records.values():
             numbers_by_region[record.target.home_region] += record.count
-        cursors = {region: scope.refresh_from if scope else 0 for region, scope in scopes.items()}
-        rotation = refresh_windows(cursors, numbers_by_region, settings.describe_calls_per_run)
-
+        rotation = refresh_windows(known.cursors, numbers_by_region, settings.describe_calls_per_run)
         observer = Observer(self.inventory, self.store, run.deadline)
-        observed = observer.observe(discovered.targets, known, baseline_regions, verified, rotation)
+        observed = observer.observe(discovered.targets, known.records, known.baseline_regions, verified, rotation)
+        observed.stopped = observed.stopped or discovered.stopped
         run.unobserved += observed.unobserved
-        listed = {t.arn for t in discovered.targets}
-        gone = [record for arn, record in sorted(known.items()) if arn not in listed]
-        stopped = observed.stopped or discovered.stopped
         listings = list(observed.listings)
-        if not run.request.targets and not stopped:
-            for record in gone:
-                failed = sorted(set(record.target.regions) & discovered.failed_regions.keys())
-                if failed:
-                    run.unobserved.append(Unobserved(record.target.arn, f"discovery incomplete in {', '.join(failed)}"))
-            departed = [r for r in gone if not set(r.target.regions) & discovered.failed_regions.keys()]
-            listings += observer.departed(departed, first_order=len(listings))
+        if run.request.targets or observed.stopped:
+            return observed, listings  # a limited or cut-short run says nothing of targets it did not look for
+        listed = {t.arn for t in discovered.targets}
+        departed = []
+        for arn, record in sorted(known.records.items()):
+            failed = sorted(set(record.target.regions) & discovered.failed_regions.keys())
+            if arn in listed:
+                continue
+            if failed:
+                run.unobserved.append(Unobserved(arn, f"discovery incomplete in {', '.join(failed)}"))
+            else:
+                departed.append(record)
+        return observed, listings + observer.departed(departed, first_order=len(listings))
 
+    def _decide(self, run: _Run, known: _Known, observed: Observed, listings: list[diff.Listing]) -> _Decided:
+        """Plan, confirm the candidate releases, describe what changed (and the rotation), name who did it."""
+        settings = self.settings
         snapshot = self.store.numbers(sorted(set().union(*(listing.suspects for listing in listings))))
         policy = diff.ReleasePolicy(run.run_id, settings.mass_release_share, settings.mass_release_min_numbers)
         plans = diff.plan(listings, snapshot, policy)
         budget = DescribeBudget(settings.describe_calls_per_run)
-        candidates = [known for target_plan in plans for known in target_plan.candidates]
+        candidates = [candidate for target_plan in plans for candidate in target_plan.candidates]
         confirmation = confirm(self.inventory, candidates, budget)
         plans = [diff.settle(target_plan, confirmation.outcomes, policy) for target_plan in plans]
         details = Details(self.inventory, self.store, budget, settings.required_tag_keys)
         details.of_changes(plans)
         refreshed = details.in_rotation(observed.rotation, plans)
         attribution = attribute_changes(self.trail, plans, self._previous_run_start(run), run.context.now())
-        stopped = stopped or confirmation.stopped or refreshed.stopped
         refresh_from = {
-            region: (cursor + completed_buckets(rotation[region], observed.rotation.get(region, []),
-                                                refreshed.described.get(region, 0))) % BUCKETS
-            for region, cursor in cursors.items()
+            region: cursor
+            if region in known.baseline_regions
+            else (cursor + completed_buckets(observed.rotation_windows[region], observed.rotation.get(region, []),
+                                             refreshed.described.get(region, 0))) % BUCKETS
+            for region, cursor in known.cursors.items()
         }  # fmt: skip
-        night = self._night(run, observed, plans, attribution.note)
-        self._summarise(run, observed, plans, budget.calls, stopped, night)
-        run.summary.cloudtrail_lookups = attribution.lookups
-        self.checkpoint("after_diff")
-        if writer is None:
-            return None
-        if night.held:
+        return _Decided(
+            plans=plans,
+            attribution=attribution,
+            night=self._night(run, observed, plans, attribution.note),
+            refresh_from=refresh_from,
+            describe_calls=budget.calls,
+            stopped=observed.stopped or confirmation.stopped or refreshed.stopped,
+        )
+
+    def _write(self, run: _Run, writer: Writer, decided: _Decided) -> bool:
+        """Every target's plan; False when the run had to stop before all were written."""
+        if decided.night.held:
             # Before the targets' records: a run that dies after them must not hold without alerting.
-            self._alert(run, writer, night.held)
-        for target_plan in plans:
+            self._alert(run, writer, decided.night.held)
+        for target_plan in decided.plans:
             if not target_plan.quiet and not writer.apply(
-                target_plan, self._event_for(run, attribution), self._finding_for(run)
+                target_plan, self._event_for(run, decided.attribution), self._finding_for(run)
             ):
-                stopped = True
                 run.summary.status = RunStatus.PARTIAL
-                break
-        self.checkpoint("after_snapshot_write")
-        return _Scan(discovered, scopes, plans, stopped, refresh_from, night)
+                return False
+        return True
 
     def _previous_run_start(self, run: _Run) -> datetime:
         earlier = [r for r in self.store.recent_runs(run.account, 2) if r.run_id != run.run_id]

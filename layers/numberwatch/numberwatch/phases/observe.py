@@ -46,6 +46,7 @@ class Observed:
     partly_observed: list[Unobserved] = field(default_factory=list)  # listed, but their routing unknown
     numbers_by_target: dict[str, int] = field(default_factory=dict)
     rotation: dict[str, list[PhoneNumber]] = field(default_factory=dict)  # Region -> numbers to describe
+    rotation_windows: dict[str, list[str]] = field(default_factory=dict)  # Region -> the buckets they are from
     held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (country, type) -> numbers listed
     unrouted: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... of them associated with no flow
     not_reached: int = 0
@@ -139,6 +140,7 @@ class Observer:
             for future in [pool.submit(observe_region, group) for group in by_region.values()]:
                 future.result()
         observed.listings.sort(key=lambda listing: listing.order)
+        observed.rotation_windows = {region: list(window) for region, window in rotation.items()}
         for region, numbers in observed.rotation.items():
             order = {bucket: index for index, bucket in enumerate(rotation.get(region, ()))}
             numbers.sort(key=lambda n: (order[bucket_of(n.arn)], n.arn))
