@@ -9,11 +9,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.sts.models import sts_backends
 
 from localaws.control import StackControl
 from localaws.lambda_runtime import ACCOUNT
-from localaws.organization import OrganizationDeployment, deploy_organization, member_connect
+from localaws.organization import EXTERNAL_ID, OrganizationDeployment, deploy_organization, member_connect
 from localaws.stack import LocalStack
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -155,6 +156,20 @@ def test_organization_an_account_whose_connect_denies_is_partial_and_releases_no
     (digest,) = organization_digests(deployment.received(deployment.people_queue))
     assert digest["body"]["counts"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
     assert "ACCOUNTS PARTLY OBSERVED (2)" in digest_text(stack, deployment.topic_arn)
+
+
+def test_organization_member_role_refuses_a_caller_without_its_external_id(
+    stack: StackControl, organization: OrganizationDeployment
+) -> None:
+    # Given a member role whose trust policy requires the stack's external id
+    role_arn = f"arn:aws:iam::{organization.members[0]}:role/ConnectNumberWatchRead"
+    sts = boto3.client("sts")
+    # When someone assumes it without it, or with another, they are refused; with it, they get in
+    for external_id in (None, "guessed"):
+        arguments = {"ExternalId": external_id} if external_id else {}
+        with pytest.raises(ClientError, match="AccessDenied"):
+            sts.assume_role(RoleArn=role_arn, RoleSessionName="probe", **arguments)
+    assert sts.assume_role(RoleArn=role_arn, RoleSessionName="scan", ExternalId=EXTERNAL_ID)["Credentials"]
 
 
 def digest_text(stack: StackControl, topic_arn: str) -> str:
