@@ -21,10 +21,10 @@ from typing import Any
 import boto3
 
 from .control import StackControl
-from .lambda_runtime import ACCOUNT
+from .lambda_runtime import ACCOUNT, use_local_stack
 from .organization import OrganizationDeployment, deploy_organization, member_connect
 from .stack import LocalStack
-from .walkthrough import ENVIRONMENT, heading
+from .walkthrough import heading
 
 REGIONS = ("us-east-1", "us-west-2")
 NUMBERS_PER_INSTANCE = 250
@@ -67,10 +67,10 @@ def organization_emails(control: StackControl, topic_arn: str) -> list[tuple[str
 
 def main() -> int:
     started = time.monotonic()
-    os.environ.update({**ENVIRONMENT, "POWERTOOLS_LOG_LEVEL": "WARNING"})
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     heading("1. The local AWS stack, with Step Functions executing state machines")
     stack = LocalStack(port=0).start()
-    os.environ["AWS_ENDPOINT_URL"] = stack.endpoint_url
+    use_local_stack(stack.endpoint_url)
     control = StackControl(stack.endpoint_url)
     control.lift_quotas()
     print(f"AWS_ENDPOINT_URL={stack.endpoint_url}")
