@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from .template import ROOT, function_environment, resource, table_definition
+from .template import ROOT, function_environment, parameter_defaults, resolve_all, resource, table_definition
 
 FUNCTION = "ScanNumbersFunction"
 ACCOUNT = "123456789012"
@@ -99,6 +100,34 @@ def cold_start(env: dict[str, str]) -> ModuleType:
     return module
 
 
+class FunctionHost:
+    """One deployed function as Lambda runs it when something (Step Functions) invokes it: cold-started
+    on the first invocation, then warm. One invocation at a time: Lambda would run concurrent ones in
+    containers of their own (processes), and in one process Powertools' metrics are shared."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self._lock = threading.Lock()
+        self._module: ModuleType | None = None
+        # Each invocation's event and duration in seconds (Lambda's REPORT line), waiting left out.
+        self.durations: list[tuple[Any, float]] = []
+
+    @property
+    def invocations(self) -> int:
+        return len(self.durations)
+
+    def invoke(self, event: Any) -> Any:
+        with self._lock:
+            if self._module is None:
+                self._module = cold_start(self.env)
+            started = time.perf_counter()
+            try:
+                with environment(self.env):
+                    return self._module.lambda_handler(event, LambdaContext())
+            finally:
+                self.durations.append((event, time.perf_counter() - started))
+
+
 @dataclass
 class Deployment:
     """The stack's table and topic in the local stack, with two SQS subscribers:
@@ -158,7 +187,8 @@ def deploy(
     topic_arn = sns.create_topic(Name=topic)["TopicArn"]  # CreateTopic returns the existing one
     subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
     queues = {}
-    for name, policy in (("machines", None), ("people", PEOPLE_FILTER)):
+    people = resolve_all(PEOPLE_FILTER, {**parameter_defaults(), **refs})
+    for name, policy in (("machines", None), ("people", people)):
         url = sqs.create_queue(QueueName=f"{topic}-{name}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         attributes = {"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageAttributes"} if policy else {}

@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localaws.control import ControlRefused, StackControl
+from localaws.organization import as_account
 from numberwatch.adapters.cloudtrail import CloudTrailLookup, record_of
 from numberwatch.adapters.connect import CallGate
 from tests.support.estate import HOME, WEST, Estate
@@ -176,7 +177,8 @@ def test_an_assumed_role_is_recorded_with_its_arn_and_session_name(estate: Estat
     # Given a number, and credentials of a role assumed in its account
     instance = estate.instance("primary")
     (number,) = estate.claim(instance["Arn"])
-    role_arn = f"arn:aws:iam::{ACCOUNT}:role/number-admin"
+    role = boto3.client("iam").create_role(RoleName="number-admin", AssumeRolePolicyDocument="{}")["Role"]
+    role_arn = role["Arn"]
     assumed = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="bob")["Credentials"]
     # When the role's session releases the number
     connect_as(assumed).release_phone_number(PhoneNumberId=number.id)
@@ -185,7 +187,7 @@ def test_an_assumed_role_is_recorded_with_its_arn_and_session_name(estate: Estat
     identity = record(event)["userIdentity"]
     assert identity["type"] == "AssumedRole"
     assert identity["arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/number-admin/bob"
-    assert identity["principalId"].endswith(":bob")
+    assert identity["principalId"] == f"{role['RoleId']}:bob"
     assert identity["accessKeyId"] == assumed["AccessKeyId"]
     assert identity["sessionContext"]["sessionIssuer"]["arn"] == role_arn
     assert event["Username"] == "bob"
@@ -237,6 +239,7 @@ def test_events_are_kept_per_region_and_account(estate: Estate) -> None:
         (event,) = events("CreateInstance", region=region)
         assert record(event)["requestParameters"]["InstanceAlias"] == alias
     # And another account's CloudTrail has neither
+    as_account(boto3.client("iam"), "210987654321").create_role(RoleName="auditor", AssumeRolePolicyDocument="{}")
     other = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::210987654321:role/auditor", RoleSessionName="audit")
     assert cloudtrail(credentials=other["Credentials"]).lookup_events()["Events"] == []
 
