@@ -15,6 +15,7 @@ from botocore.config import Config
 from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
+from .adapters.s3_archive import S3Archive
 from .adapters.sns import SnsPublisher
 from .run import no_checkpoint
 from .service import ScanService
@@ -36,6 +37,7 @@ class AwsClients:
         self.dynamodb = boto3.client("dynamodb", config=base.merge(Config(retries={"mode": "standard"})))
         self.sns = boto3.client("sns", config=base.merge(Config(retries={"mode": "standard"})))
         self.account = CallerAccount(boto3.client("sts", config=base))
+        self.s3 = boto3.client("s3", config=base.merge(Config(retries={"mode": "standard"})))
         self._connect_config = base.merge(
             Config(retries={"mode": "adaptive", "total_max_attempts": settings.connect_max_attempts})
         )
@@ -65,4 +67,5 @@ def build_scan_service(
         settings=settings,
         account_id=clients.account,
         checkpoint=checkpoint,
+        archive=S3Archive(clients.s3, settings.archive_bucket) if settings.archive_bucket else None,
     )

@@ -7,7 +7,8 @@
  5. confirm (phases.confirm): DescribePhoneNumber settles each candidate, within a nightly budget
  6. write (phases.write): per target, numbers with their messages in transactions, the record last
  7. record (phases.record): baseline summary, scopes, digest, run record
- 8. publish (phases.publish): this run's messages from memory; release the lease
+ 8. publish (phases.publish): this run's messages from memory
+ 9. archive (phases.archive, when configured): the evidence, write-once; release the lease
 Every step is safe to repeat: a retry of the same invocation resumes its own run.
 """
 
@@ -23,15 +24,27 @@ from . import diff
 from .digest import build_baseline, build_digest, build_mass_release_alert
 from .events import OutboxMessage, number_event
 from .fingerprint import total_count, verified_buckets
-from .models import ChangeType, HeldRelease, RunMode, RunStatus, RunSummary, ScanRequest, TargetRecord, Unobserved
+from .models import (
+    ArchiveOutcome,
+    ArchiveStatus,
+    ChangeType,
+    HeldRelease,
+    RunMode,
+    RunStatus,
+    RunSummary,
+    ScanRequest,
+    TargetRecord,
+    Unobserved,
+)
 from .observability import logger
+from .phases.archive import ArchiveSession, open_archive
 from .phases.confirm import confirm
 from .phases.discover import Discovered, discover
 from .phases.observe import Observer
 from .phases.publish import OutboxPublisher
 from .phases.record import changes_of, recover_interrupted_runs
 from .phases.write import Writer
-from .ports import Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store
+from .ports import Archive, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store
 from .run import Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
 
@@ -50,6 +63,7 @@ class _Run:
     deadline: Deadline
     names: dict[str, str] = field(default_factory=dict)
     unobserved: list[Unobserved] = field(default_factory=list)
+    archive: ArchiveSession | None = None
 
     @property
     def run_id(self) -> str:
@@ -79,6 +93,7 @@ class ScanService:
         settings: Settings,
         account_id: Callable[[], str],
         checkpoint: Callable[[str], None] = no_checkpoint,
+        archive: Archive | None = None,
     ) -> None:
         self.inventory = inventory
         self.store = store
@@ -86,6 +101,7 @@ class ScanService:
         self.settings = settings
         self.account_id = account_id
         self.checkpoint = checkpoint
+        self.archive = archive
 
     # ------------------------------------------------------------------- run
     def run(self, request: ScanRequest, context: RunContext) -> RunSummary:
@@ -103,6 +119,8 @@ class ScanService:
         run = _Run(request, context, account, context.now(), summary, deadline)
         if request.dry_run:
             self._scan(run)
+            if self.archive is not None:
+                summary.archive = ArchiveOutcome(status=ArchiveStatus.NOT_WRITTEN, note="a dry run: nothing archived")
             return self._finish(summary, clock)
         lease = self.store.acquire_lease(
             account, context.run_id, run.started_at, run.started_at + timedelta(seconds=self.settings.lease_seconds)
@@ -113,6 +131,9 @@ class ScanService:
             logger.warning("Lease held by another run; exiting", extra={"holder": lease.owner})
             return self._finish(summary, clock)
         run.started_at = lease.started_at
+        if self.archive is not None:
+            collect = not request.targets
+            run.archive = open_archive(self.archive, account, run.run_id, run.started_at, collect)
         expires_at = int((run.started_at + timedelta(days=self.settings.history_retention_days)).timestamp())
         writer = Writer(self.store, account, run.run_id, expires_at, deadline, self.checkpoint)
         outbox = OutboxPublisher(self.store, self.publisher, account, deadline, self.checkpoint)
@@ -134,6 +155,9 @@ class ScanService:
         summary.messages_published = len(outbox.sent) - len(outbox.set_aside)
         summary.messages_pending = outbox.pending
         summary.messages_set_aside = outbox.set_aside
+        if run.archive is not None:
+            full = not request.targets and summary.status is RunStatus.COMPLETED
+            summary.archive = run.archive.finish(self.store, self.store, summary, full, self.checkpoint)
         if self.settings.alert_email is not None:
             summary.alert_subscription = self.publisher.subscription(self.settings.alert_email).value
         self.store.release_lease(account, context.run_id)
@@ -164,7 +188,8 @@ class ScanService:
             for region, scope in scopes.items()
         }
 
-        observer = Observer(self.inventory, self.store, run.deadline)
+        on_listed = run.archive.on_listed if run.archive is not None else None
+        observer = Observer(self.inventory, self.store, run.deadline, on_listed=on_listed)
         observed = observer.observe(discovered.targets, known, baseline_regions, verified)
         run.unobserved += observed.unobserved
         listed = {t.arn for t in discovered.targets}

@@ -62,6 +62,10 @@ class Settings(BaseModel):
     history_retention_days: int = Field(default=400, alias="HISTORY_RETENTION_DAYS", ge=1, le=3650)
     lease_seconds: int = Field(default=960, alias="LEASE_SECONDS", ge=60, le=7200)
     time_reserve_seconds: int = Field(default=30, alias="TIME_RESERVE_SECONDS", ge=5, le=600)
+    # The evidence archive's bucket (empty: no archive).
+    archive_bucket: str | None = Field(
+        default=None, alias="ARCHIVE_BUCKET", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    )
     # The people's email subscription, checked every run (empty: none configured).
     alert_email: str | None = Field(default=None, alias="ALERT_EMAIL", pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -85,6 +89,8 @@ class Settings(BaseModel):
             object.__setattr__(self, "scan_regions", (self.aws_region,))
         if self.alert_email == "":
             object.__setattr__(self, "alert_email", None)
+        if self.archive_bucket == "":
+            object.__setattr__(self, "archive_bucket", None)
         return self
 
     @property

@@ -43,11 +43,13 @@ class Observer:
         snapshot: Snapshot,
         deadline: Deadline,
         sleep: Callable[[float], None] = time.sleep,
+        on_listed: Callable[[Target, list[PhoneNumber]], None] | None = None,
     ) -> None:
         self.inventory = inventory
         self.snapshot = snapshot
         self.deadline = deadline
         self.sleep = sleep
+        self.on_listed = on_listed  # sees each target's whole listing, while it is held (the archive)
 
     def observe(
         self,
@@ -74,6 +76,8 @@ class Observer:
                 observed.not_reached += 1
                 continue
             observed.numbers_by_target[target.arn] = len(numbers)
+            if self.on_listed is not None:
+                self.on_listed(target, numbers)
             observed.listings.append(
                 self._listing(
                     target,
