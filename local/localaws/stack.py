@@ -2,7 +2,8 @@
 
 Requests whose SigV4 credential scope names `connect`, and the emulator's control API under
 `/connect-emulator/`, go to the emulator; everything else (DynamoDB, DynamoDB Streams, SNS, SQS,
-STS, `/moto-api/`) goes to moto. boto3 reaches it through `AWS_ENDPOINT_URL`.
+STS, S3 with Object Lock as S3 enforces it, `/moto-api/`) goes to moto. boto3 reaches it through
+`AWS_ENDPOINT_URL`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import moto_fixes
+from . import moto_fixes, object_lock
 from .connect.app import CONTROL_PREFIX, ConnectEmulator, StartResponse, credential_scope
 
 DEFAULT_HOST = "127.0.0.1"
@@ -27,6 +28,7 @@ class LocalStackApp:
 
     def __init__(self) -> None:
         moto_fixes.apply()
+        object_lock.apply()
         self.connect = ConnectEmulator()
         self.moto = DomainDispatcherApplication(create_backend_app)
 
