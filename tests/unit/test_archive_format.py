@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -21,17 +22,22 @@ from numberwatch.archive_format import (
     encode,
     first_seen_of,
     gunzip,
-    inventory_line,
+    inventory_lines,
     manifest_key,
     manifest_run_id,
     manifest_started_at,
     rows_of,
 )
 from numberwatch.events import number_event
-from numberwatch.models import Change, ChangeType
+from numberwatch.models import Change, ChangeType, PhoneNumber, Target
 from tests.unit.factories import ACCOUNT, instance, number, tdg
 
 STARTED = datetime(2026, 9, 30, 6, 0, 3, tzinfo=UTC)
+
+
+def inventory_line(listed: PhoneNumber, target: Target, first_seen: str, run_id: str, observed_at: str) -> bytes:
+    (line,) = inventory_lines([listed], target, {listed.arn: first_seen}, run_id, observed_at)
+    return line
 
 
 def test_keys_carry_account_region_and_the_run_s_utc_date_as_hive_partitions() -> None:
@@ -128,3 +134,15 @@ def test_the_duckdb_view_declares_every_column_and_partition_of_the_table(table:
         assert f"'{partition}': 'VARCHAR'" in sql
     assert "'before': 'STRUCT(\"PhoneNumberId\" VARCHAR" in duckdb_view(CHANGES, "/a")
     assert "'changed_fields': 'VARCHAR[]'" in duckdb_view(CHANGES, "/a")
+
+
+def test_a_row_is_byte_for_byte_what_json_dumps_makes_of_it() -> None:
+    # The writer skips building a dict per row; what it writes must not differ from the plain encoding
+    target = dataclasses.replace(instance("a"), name='100% "sales" %s')
+    listed = number(1, target, description='tab\there "quoted" \\ back, ünïcode \u2028 \U0001f600')
+    line = inventory_line(listed, target, "t0", "r1", "t1")
+    assert line == (json.dumps(json.loads(line), separators=(",", ":")) + "\n").encode()
+    row = RunRow("r", "t", "COMPLETED", True, None, 1, 0, 2, {})
+    assert row.line() == (json.dumps(json.loads(row.line()), separators=(",", ":")) + "\n").encode()
+    with pytest.raises(ValueError, match="2 values for 12 columns"):
+        RUNS.line(("a", "b"))

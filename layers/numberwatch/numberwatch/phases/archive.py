@@ -37,7 +37,7 @@ from ..archive_format import (
     encode,
     first_seen_of,
     gunzip,
-    inventory_line,
+    inventory_lines,
     manifest_key,
     manifest_prefix,
     manifest_run_id,
@@ -46,7 +46,7 @@ from ..archive_format import (
     run_date,
     sha256_of,
 )
-from ..models import ArchiveOutcome, ArchiveStatus, EventType, PhoneNumber, RunStatus, RunSummary, Target
+from ..models import ArchiveOutcome, ArchiveStatus, Arn, EventType, PhoneNumber, RunStatus, RunSummary, Target
 from ..observability import logger
 from ..ports import Archive, ArchiveConflict, ArchiveMissing, ArchiveUnavailable, Outbox, RunLog, RunRecord
 from ..run import iso
@@ -79,16 +79,21 @@ class ArchiveSession:
         """The observer's hook: a target's listing, streamed into its Regions' inventory buffers."""
         if self.unavailable is not None or not self.collect_inventory:
             return
-        observed_at = iso(self.started_at)
-        date = run_date(self.started_at)
-        seen = self.first_seen
+        by_region: dict[str, list[PhoneNumber]] = {}
+        home = _number_arn_prefix(target)  # a target's numbers are in its home Region: no ARN parsed for them
         for number in sorted(numbers, key=attrgetter("arn")):
-            region = number.region
-            buffer = self.buffers.get(region)
-            if buffer is None:
-                key = INVENTORY.key({"account": self.account, "region": region, "run_date": date}, self.run_id)
-                buffer = self.buffers[region] = JsonLinesGzip(key)
-            buffer.add(inventory_line(number, target, seen.get(number.arn, observed_at), self.run_id, observed_at))
+            region = target.home_region if number.arn.startswith(home) else number.region
+            by_region.setdefault(region, []).append(number)
+        for region, listed in by_region.items():
+            lines = inventory_lines(listed, target, self.first_seen, self.run_id, iso(self.started_at))
+            self._buffer(region).add(lines)
+
+    def _buffer(self, region: str) -> JsonLinesGzip:
+        buffer = self.buffers.get(region)
+        if buffer is None:
+            partition = {"account": self.account, "region": region, "run_date": run_date(self.started_at)}
+            buffer = self.buffers[region] = JsonLinesGzip(INVENTORY.key(partition, self.run_id))
+        return buffer
 
     def finish(
         self,
@@ -148,6 +153,11 @@ class ArchiveSession:
         if summary.limited_to:
             return "a limited run (named targets only): no inventory"
         return "a partial run (a target unobserved, or out of time): no inventory"
+
+
+def _number_arn_prefix(target: Target) -> str:
+    arn = Arn.parse(target.arn)
+    return f"arn:{arn.partition}:connect:{arn.region}:{arn.account}:phone-number/"
 
 
 def open_archive(
