@@ -10,6 +10,7 @@ in product code).
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
@@ -27,13 +28,18 @@ from localaws.lambda_runtime import LambdaContext
 INDEX_KEYS = ("GSI1PK", "GSI2PK", "GSI3PK")
 
 
+def _wire_json(item: Any) -> str:
+    """An item as DynamoDB's JSON wire format carries it (binary attributes in base64)."""
+    return json.dumps(item, default=lambda value: base64.b64encode(value).decode())
+
+
 def _write_units(request: dict[str, Any], transactional: bool) -> int:
     """On-demand write units of one written item: 1 per KB, once for the table and once per index
     holding it, doubled inside a transaction (a delete or a put that drops an index entry counts too)."""
     item = request.get("Put", {}).get("Item") or request.get("PutRequest", {}).get("Item") or request.get("Item")
     if item is None:
         return 2 if transactional else 1
-    kilobytes = max(1, -(-len(json.dumps(item)) // 1024))
+    kilobytes = max(1, -(-len(_wire_json(item)) // 1024))
     indexes = sum(1 for key in INDEX_KEYS if key in item)
     return kilobytes * (1 + indexes) * (2 if transactional else 1)
 
@@ -57,7 +63,7 @@ def dynamodb_stats(log: AwsCallLog) -> dict[str, Any]:
         else:
             items = []
         read_items[op] = read_items.get(op, 0) + len(items)
-        read_bytes += sum(len(json.dumps(i)) for i in items)
+        read_bytes += sum(len(_wire_json(i)) for i in items)
         if op == "TransactWriteItems":
             written = [i for i in call.params["TransactItems"] if "ConditionCheck" not in i]
         elif op == "BatchWriteItem":
@@ -67,7 +73,7 @@ def dynamodb_stats(log: AwsCallLog) -> dict[str, Any]:
         else:
             written = []
         written_items[op] = written_items.get(op, 0) + len(written)
-        written_bytes += sum(len(json.dumps(w)) for w in written)
+        written_bytes += sum(len(_wire_json(w)) for w in written)
         write_units += sum(_write_units(w, transactional=op == "TransactWriteItems") for w in written)
     return {
         "calls": calls,
