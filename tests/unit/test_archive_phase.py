@@ -45,7 +45,8 @@ class Nights:
         service = ScanService(
             self.connect, self.store, self.publisher, self.settings, lambda: ACCOUNT, archive=self.archive
         )
-        moment = FIRST_NIGHT + timedelta(days=self.night_number)
+        # Runs start within a second, never on it: manifest keys keep whole seconds only
+        moment = FIRST_NIGHT + timedelta(days=self.night_number, microseconds=250_000)
         self.night_number += 1
         context = RunContext(run_id=run_id or str(uuid.uuid4()), remaining_ms=lambda: 900_000, now=lambda: moment)
         return service.run(ScanRequest(**request), context).model_dump(mode="json")
@@ -158,6 +159,31 @@ def test_an_archive_that_cannot_be_read_writes_nothing_rather_than_a_wrong_first
     summary = nights.night()
     assert summary["archive"]["status"] == "FAILED" and "could not be read" in summary["archive"]["note"]
     assert nights.archive.objects == before
+
+
+def test_a_damaged_archive_cannot_stop_the_run_first_seen_restarts_and_the_summary_says_why() -> None:
+    nights = Nights()
+    a = instance("a")
+    nights.connect.add(a, *numbers(2, a))
+    nights.night()
+    (head_key,) = nights.archive.under(manifest_prefix(ACCOUNT))
+    nights.archive.objects[head_key] = b"not a manifest"
+    second = nights.night()
+    assert second["status"] == "COMPLETED" and second["archive"]["status"] == "WRITTEN"
+    assert "first_seen restarts" in second["archive"]["note"]
+    assert {r["first_seen"] for r in nights.inventory(second["run_id"])} == {"2026-09-29T06:00:00Z"}
+    # And the verifier names the damaged manifest
+    report = verify_chain(nights.archive, ACCOUNT)
+    assert report.mismatch is not None and report.mismatch.key == head_key
+
+
+def test_nights_after_the_first_catch_up_on_nothing() -> None:
+    nights = Nights()
+    a = instance("a")
+    nights.connect.add(a, *numbers(2, a))
+    for _ in range(3):
+        assert nights.night()["archive"]["backfilled_runs"] == []
+    assert len(nights.manifests()) == 3
 
 
 def test_a_number_released_and_claimed_again_is_first_seen_anew() -> None:

@@ -61,7 +61,11 @@ def verify_chain(archive: Archive, account: str, head_sha256: str | None = None)
         if expected is not None and sha256_of(body) != expected:
             report.mismatch = Mismatch(key, "manifest does not match the SHA-256 the next manifest records")
             return report
-        manifest = Manifest.decode(body)
+        try:
+            manifest = Manifest.decode(body)
+        except (ValueError, KeyError, TypeError):
+            report.mismatch = Mismatch(key, "manifest unreadable")
+            return report
         report.manifests += 1
         reached.add(key)
         for entry in manifest.objects:
@@ -106,7 +110,7 @@ def inventory_as_of(archive: Archive, account: str, day: date) -> InventoryAsOf:
     before that (UTC) date, each object checked against its manifest."""
     keys = archive.keys(manifest_prefix(account))
     for key in reversed([k for k in keys if manifest_started_at(k).date() <= day]):
-        manifest = Manifest.decode(archive.get(key))
+        manifest = _manifest(archive, key)
         if not manifest.full_inventory:
             continue
         found = InventoryAsOf(manifest.run_id, manifest.started_at, key)
@@ -124,7 +128,7 @@ def inventory_as_of(archive: Archive, account: str, day: date) -> InventoryAsOf:
 
 def _before_the_archive(archive: Archive, keys: list[str], day: date) -> str:
     for key in keys:
-        manifest = Manifest.decode(archive.get(key))
+        manifest = _manifest(archive, key)
         if manifest.full_inventory:
             first = datetime.fromisoformat(manifest.started_at.replace("Z", "+00:00")).date()
             return (
@@ -132,6 +136,13 @@ def _before_the_archive(archive: Archive, keys: list[str], day: date) -> str:
                 f"{first.isoformat()} (run {manifest.run_id}); what was held before it was never archived"
             )
     return f"no archived inventory on or before {day.isoformat()}: the archive holds no full inventory yet"
+
+
+def _manifest(archive: Archive, key: str) -> Manifest:
+    try:
+        return Manifest.decode(archive.get(key))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EvidenceMismatch(f"manifest {key} is unreadable: {exc}") from exc
 
 
 def _partition(key: str, name: str) -> str:

@@ -15,6 +15,7 @@ summary says so, `ArchiveFailures` alarms, and the next run writes what is missi
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -70,6 +71,7 @@ class ArchiveSession:
     collect_inventory: bool
     head: Link | None = None
     head_started_at: datetime | None = None
+    archived: set[str] = field(default_factory=set)  # run ids that have a manifest
     first_seen: dict[str, str] = field(default_factory=dict)
     unavailable: str | None = None  # why the archive could not be read: nothing is written this run
     notes: list[str] = field(default_factory=list)
@@ -140,12 +142,15 @@ class ArchiveSession:
         chain yet there is nothing to catch up on: history from before the archive cannot be invented."""
         if self.head_started_at is None:
             return []
-        head_started_at = self.head_started_at
+        since = self.head_started_at  # to the second, as manifest keys keep it
         recent = runs.recent_runs(self.account, RECENT_RUNS_CHECKED)
         missing = [
             r
             for r in recent
-            if r.run_id != self.run_id and r.status in ARCHIVED_STATUSES and r.started_at > head_started_at
+            if r.run_id != self.run_id
+            and r.run_id not in self.archived
+            and r.status in ARCHIVED_STATUSES
+            and r.started_at.replace(microsecond=0) >= since
         ]
         return sorted(missing, key=attrgetter("started_at"))
 
@@ -167,20 +172,33 @@ def open_archive(
     session = ArchiveSession(archive, account, run_id, started_at, collect_inventory)
     try:
         keys = [k for k in archive.keys(manifest_prefix(account)) if manifest_run_id(k) != run_id]
-        if keys:
-            body = archive.get(keys[-1])
-            session.head = Link(keys[-1], sha256_of(body))
-            session.head_started_at = manifest_started_at(keys[-1])
-            if collect_inventory:
-                session.first_seen = _first_seen(archive, Manifest.decode(body), session.notes)
+        if not keys:
+            return session
+        body = archive.get(keys[-1])
+        session.head = Link(keys[-1], sha256_of(body))
+        session.head_started_at = manifest_started_at(keys[-1])
+        session.archived = {manifest_run_id(k) for k in keys}
+        if collect_inventory:
+            session.first_seen = _first_seen(archive, body, session.notes)
     except _ARCHIVE_ERRORS as exc:
+        # Unreadable now (S3 refuses, or is down): write nothing rather than a wrong first_seen.
         session.unavailable = f"the archive could not be read: {exc}"
     return session
 
 
-def _first_seen(archive: Archive, head: Manifest, notes: list[str]) -> dict[str, str]:
+def _first_seen(archive: Archive, head: bytes, notes: list[str]) -> dict[str, str]:
     """number ARN -> first_seen: the newest full inventory's, then the claims and releases of the
-    runs after it (in order): a released number that comes back is seen anew."""
+    runs after it (in order): a released number that comes back is seen anew. Evidence that is missing
+    or damaged (a tampered archive) cannot stop the run: first_seen restarts, and the summary says why."""
+    try:
+        return _first_seen_from(archive, Manifest.decode(head), notes)
+    except (ArchiveMissing, ValueError, KeyError, TypeError, zlib.error) as exc:
+        logger.error("Archived evidence unreadable: first_seen restarts", extra={"error": repr(exc)})
+        notes.append(f"archived evidence unreadable ({exc!r}): first_seen restarts with this run")
+        return {}
+
+
+def _first_seen_from(archive: Archive, head: Manifest, notes: list[str]) -> dict[str, str]:
     since: list[Manifest] = []
     manifest: Manifest | None = head
     while manifest is not None and not manifest.full_inventory and len(since) < WALK_LIMIT:
