@@ -215,6 +215,7 @@ class _Raw:
 def s3_refuses(deployment: Deployment) -> Iterator[_Refusal]:
     settings = Settings.from_environment({**os.environ, **deployment.env, **FAST})
     client = aws_clients(settings).s3
+    assert client is not None
     refusal = _Refusal()
     client.meta.events.register_first("before-send.s3.PutObject", refusal)
     yield refusal
