@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -301,27 +302,20 @@ class RunRow:
         )
 
 
-_ARN_FIRST = b'{"phone_number_arn":"'
-_SEEN_NEXT = b'","first_seen":"'
+# The start of every row the writer makes. Inside a JSON string a quote is always escaped, so this
+# can only match at the start of a row.
+_FIRST_TWO = re.compile(rb'\{"phone_number_arn":"([^"\\]*)","first_seen":"([^"\\]*)"')
 
 
 def first_seen_of(inventory: bytes) -> dict[str, str]:
     """number ARN -> first_seen of one (decompressed) inventory object. The writer puts these two columns
-    first, so they are cut out of each row without parsing it; a row written any other way is parsed."""
-    found: dict[str, str] = {}
-    distinct: dict[bytes, str] = {}  # the same few timestamps, shared
-    start, middle = len(_ARN_FIRST), len(_SEEN_NEXT)
-    for line in inventory.split(b"\n"):
-        arn_end = line.find(b'"', start)
-        seen_end = line.find(b'"', arn_end + middle)
-        cut = line.startswith(_ARN_FIRST) and line.startswith(_SEEN_NEXT, arn_end) and seen_end > arn_end
-        if cut and b"\\" not in line[:seen_end]:
-            seen = line[arn_end + middle : seen_end]
-            found[line[start:arn_end].decode()] = distinct.get(seen) or distinct.setdefault(seen, seen.decode())
-        elif line.strip():
-            row = json.loads(line)
-            found[row["phone_number_arn"]] = row["first_seen"]
-    return found
+    first, so they are cut out of the rows without parsing them; rows written any other way are parsed."""
+    matches = _FIRST_TWO.findall(inventory)
+    if len(matches) == inventory.count(b"\n"):
+        distinct: dict[bytes, str] = {}  # the same few timestamps, shared
+        return {arn.decode(): distinct.get(seen) or distinct.setdefault(seen, seen.decode()) for arn, seen in matches}
+    rows = (json.loads(line) for line in inventory.split(b"\n") if line.strip())
+    return {row["phone_number_arn"]: row["first_seen"] for row in rows}
 
 
 def rows_of(body: bytes) -> list[dict[str, Any]]:

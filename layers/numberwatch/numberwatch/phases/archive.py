@@ -53,7 +53,8 @@ from ..ports import Archive, ArchiveConflict, ArchiveMissing, ArchiveUnavailable
 from ..run import iso
 
 RECENT_RUNS_CHECKED = 10  # runs whose missing evidence a run writes (older ones: see the README)
-WALK_LIMIT = 60  # manifests read back, at most, to find the newest full inventory
+WALK_LIMIT = 60
+ROWS_PER_CHUNK = 5000  # manifests read back, at most, to find the newest full inventory
 ARCHIVED_STATUSES = (RunStatus.COMPLETED, RunStatus.PARTIAL, RunStatus.INTERRUPTED)
 _ARCHIVE_ERRORS = (ArchiveUnavailable, ArchiveConflict, ArchiveMissing)
 LATE = "archived by a later run: the archive refused this run's evidence, and its inventory could not be kept"
@@ -82,13 +83,17 @@ class ArchiveSession:
         if self.unavailable is not None or not self.collect_inventory:
             return
         by_region: dict[str, list[PhoneNumber]] = {}
-        home = _number_arn_prefix(target)  # a target's numbers are in its home Region: no ARN parsed for them
+        # A target's numbers are in its home Region: no number's ARN is parsed for them.
+        home_region, home = target.home_region, _number_arn_prefix(target)
         for number in sorted(numbers, key=attrgetter("arn")):
-            region = target.home_region if number.arn.startswith(home) else number.region
+            region = home_region if number.arn.startswith(home) else number.region
             by_region.setdefault(region, []).append(number)
+        observed_at = iso(self.started_at)
         for region, listed in by_region.items():
-            lines = inventory_lines(listed, target, self.first_seen, self.run_id, iso(self.started_at))
-            self._buffer(region).add(lines)
+            buffer = self._buffer(region)
+            for start in range(0, len(listed), ROWS_PER_CHUNK):  # a few MB of rows at a time, at most
+                chunk = listed[start : start + ROWS_PER_CHUNK]
+                buffer.add(inventory_lines(chunk, target, self.first_seen, self.run_id, observed_at))
 
     def _buffer(self, region: str) -> JsonLinesGzip:
         buffer = self.buffers.get(region)
