@@ -68,9 +68,10 @@ bench: $(INSTALLED)
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run $(if $(SIZES),--sizes $(SIZES),)
 
-## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the demo estate).
+## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the demo estate;
+## a non-loopback HOST also needs ALLOW_NON_LOOPBACK=1).
 stack: $(INSTALLED)
-	PYTHONPATH=local $(BIN)/python -m localaws --host $${HOST:-127.0.0.1} --port $${PORT:-4566} $(if $(SEED),--seed-demo,)
+	PYTHONPATH=local $(BIN)/python -m localaws --host $${HOST:-127.0.0.1} --port $${PORT:-4566} $(if $(SEED),--seed-demo,) $(if $(ALLOW_NON_LOOPBACK),--allow-non-loopback,)
 
 clean:
 	rm -rf $(VENV) $(AWSCLI_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -115,8 +115,10 @@ class Deployment:
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 
     def items(self) -> list[dict[str, Any]]:
+        """Every item of the table as it is now (a consistent scan, whatever the stack's consistency mode)."""
         paginator = boto3.client("dynamodb").get_paginator("scan")
-        return [item for page in paginator.paginate(TableName=self.table) for item in page["Items"]]
+        pages = paginator.paginate(TableName=self.table, ConsistentRead=True)
+        return [item for page in pages for item in page["Items"]]
 
 
 def create_archive_bucket() -> str:

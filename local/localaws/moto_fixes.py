@@ -1,5 +1,11 @@
 """Fixes to moto that the local stack applies when it starts.
 
+moto never starts a container here: its Lambda and Batch would run code in Docker on a host where
+dockerd runs as root, so `DockerModel.docker_client` refuses, whatever path leads there (an SNS
+subscription, a CloudFormation custom resource...). Lambda `Invoke` is for the stack to answer
+in-process. DynamoDB queries use an index of our own (`dynamodb_index`) and may read lagged views
+(`consistency`).
+
 moto 5.2's TransactWriteItems deep-copies the whole table once per item of the transaction, to
 roll back on failure: a 99-item transaction against a table of a few thousand items takes
 seconds, and a baseline of 100,000 numbers would take hours. This version keeps DynamoDB's
@@ -21,8 +27,19 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.utilities.docker_utilities import DockerModel
+
+from . import consistency, dynamodb_index
 
 _applied = False
+
+
+class ContainersRefused(RuntimeError):
+    """moto asked for Docker: the local stack never starts a container."""
+
+
+def _no_docker(self: DockerModel) -> Any:
+    raise ContainersRefused("the local AWS stack never starts containers (moto's Lambda and Batch execution is off)")
 
 
 def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -105,4 +122,7 @@ def apply() -> None:
     global _applied
     if not _applied:
         DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        DockerModel.docker_client = property(_no_docker)  # type: ignore[assignment,method-assign]
+        dynamodb_index.apply()
+        consistency.apply()
         _applied = True

@@ -4,6 +4,7 @@
 # Python 3.13 image (the official one where it can be pulled, else one built here), and a docker
 # network of our own whose gateway address the local stack listens on (SAM 1.170 runs
 # containers on a bridge network even with --docker-network host, so 127.0.0.1 is out of reach).
+# The test allows that one non-loopback bind explicitly; the stack's control APIs stay on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OFFICIAL="public.ecr.aws/lambda/python:3.13-x86_64"

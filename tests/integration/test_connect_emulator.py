@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -9,7 +10,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localaws.control import StackControl
+from localaws.control import ControlRefused, StackControl
 from localaws.demo import REPLICA_REGION, create_instance
 
 ACCOUNT = "123456789012"
@@ -339,10 +340,22 @@ def test_faults_by_target_by_call_and_the_request_log(stack: StackControl, insta
     assert log["ListInstances"] == {"calls": 3, "ok": 2, "throttled": 0, "faulted": 1, "error": 0}
 
 
-def test_a_fault_the_operation_cannot_raise_is_not_injected(stack: StackControl) -> None:
-    # ListInstances models no AccessDeniedException, so the rule passes it by.
-    stack.add_fault(operation="ListInstances", error="AccessDeniedException")
-    assert connect().list_instances()["InstanceSummaryList"] == []
+def test_a_fault_its_operation_cannot_raise_is_refused_naming_the_operation_s_errors(stack: StackControl) -> None:
+    # ListInstances models no AccessDeniedException: the rule is refused, not silently dropped
+    with pytest.raises(ControlRefused) as refused:
+        stack.add_fault(operation="ListInstances", error="AccessDeniedException")
+    assert refused.value.status == 400
+    assert "InternalServiceException, InvalidRequestException, ThrottlingException" in refused.value.reason
+    with pytest.raises(ControlRefused) as unknown:
+        stack.add_fault(error="NoSuchException")
+    assert unknown.value.status == 400
+    with pytest.raises(ControlRefused):
+        stack.add_fault(operation="ListEverything", error="InternalServiceException")
+    assert stack.faults() == []
+    # ThrottlingException is allowed everywhere; a rule for any operation needs an error one of them raises
+    stack.add_fault(operation="ListInstances", error="ThrottlingException", times=1)
+    stack.add_fault(error="AccessDeniedException", times=1)
+    assert len(stack.faults()) == 2
 
 
 def test_moto_services_answer_through_the_same_endpoint(stack: StackControl) -> None:
@@ -354,7 +367,7 @@ def test_moto_services_answer_through_the_same_endpoint(stack: StackControl) -> 
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
-    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}}
+    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}}, ConsistentRead=True)["Item"] == {"pk": {"S": "a"}}
     topic = sns.create_topic(Name="numbers")["TopicArn"]
     queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -369,3 +382,161 @@ def test_added_latency_delays_but_does_not_fail(stack: StackControl) -> None:
     (rule,) = stack.faults()
     assert (rule["seen"], rule["fired"]) == (1, 1)
     assert stack.requests()["operations"]["ListInstances"]["ok"] == 1
+
+
+def test_tag_keys_and_values_of_any_script_with_spaces_and_punctuation_are_accepted(
+    stack: StackControl, instance: dict[str, str]
+) -> None:
+    # Given a number, and tags of letters of several scripts, spaces and -_.:/=+@
+    client = connect()
+    number = claim(client, instance["Arn"])
+    tags = {"cost-center": "Kostenstelle Ü-7", "Größe_東京.:/=+@": "Київ значення", "Cost Center 2": "数字"}
+    # When they are put on it, then they are kept
+    client.tag_resource(resourceArn=number["PhoneNumberArn"], tags=tags)
+    described = client.describe_phone_number(PhoneNumberId=number["PhoneNumberId"])["ClaimedPhoneNumberSummary"]
+    assert described["Tags"] == tags
+    # While a key the pattern excludes is refused
+    for key in ("aws:reserved", "hash#key"):
+        with pytest.raises(ClientError) as excinfo:
+            client.tag_resource(resourceArn=number["PhoneNumberArn"], tags={key: "x"})
+        assert error_of(excinfo)[0] == "InvalidParameterException"
+
+
+def replicated_tdg(stack: StackControl, instance: dict[str, str]) -> dict[str, str]:
+    connect().replicate_instance(InstanceId=instance["Id"], ReplicaRegion=REPLICA_REGION)
+    created: dict[str, str] = connect().create_traffic_distribution_group(Name="tdg", InstanceId=instance["Id"])
+    return created
+
+
+def tdg_status(arn: str) -> str:
+    status: str = connect().describe_traffic_distribution_group(TrafficDistributionGroupId=arn)[
+        "TrafficDistributionGroup"
+    ]["Status"]
+    return status
+
+
+def test_a_tdg_whose_creation_fails_ends_creation_failed_and_cannot_be_listed_or_claimed_to(
+    stack: StackControl, instance: dict[str, str]
+) -> None:
+    connect().replicate_instance(InstanceId=instance["Id"], ReplicaRegion=REPLICA_REGION)
+    stack.settings(fail_next_async=1)
+    tdg = connect().create_traffic_distribution_group(Name="doomed", InstanceId=instance["Id"])
+    assert tdg_status(tdg["Arn"]) == "CREATION_FAILED"
+    listed = connect().list_traffic_distribution_groups(InstanceId=instance["Id"])[
+        "TrafficDistributionGroupSummaryList"
+    ]
+    assert {t["Arn"]: t["Status"] for t in listed}[tdg["Arn"]] == "CREATION_FAILED"
+    with pytest.raises(ClientError) as not_listed:
+        connect().list_phone_numbers_v2(TargetArn=tdg["Arn"])
+    assert error_of(not_listed)[:2] == ("ResourceNotFoundException", 404)
+    offer = connect().search_available_phone_numbers(
+        TargetArn=instance["Arn"], PhoneNumberCountryCode="US", PhoneNumberType="DID", MaxResults=1
+    )["AvailableNumbersList"][0]["PhoneNumber"]
+    with pytest.raises(ClientError) as not_claimed:
+        connect().claim_phone_number(TargetArn=tdg["Arn"], PhoneNumber=offer)
+    assert error_of(not_claimed)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as not_searched:
+        connect().search_available_phone_numbers(
+            TargetArn=tdg["Arn"], PhoneNumberCountryCode="US", PhoneNumberType="DID", MaxResults=1
+        )
+    assert error_of(not_searched)[0] == "InvalidParameterException"  # its model lists no ResourceNotFound
+
+
+def test_deleting_a_tdg_passes_through_pending_deletion_or_ends_deletion_failed(
+    stack: StackControl, instance: dict[str, str]
+) -> None:
+    tdg = replicated_tdg(stack, instance)
+    # A deletion that takes a minute: PENDING_DELETION, and no longer listable
+    stack.settings(async_delay_seconds=60)
+    connect().delete_traffic_distribution_group(TrafficDistributionGroupId=tdg["Id"])
+    assert tdg_status(tdg["Arn"]) == "PENDING_DELETION"
+    with pytest.raises(ClientError) as pending:
+        connect().list_phone_numbers_v2(TargetArn=tdg["Arn"])
+    assert error_of(pending)[0] == "ResourceNotFoundException"
+    # A deletion that fails: DELETION_FAILED, and the TDG still answers
+    stack.set_tdg_status(tdg["Arn"], "ACTIVE")
+    stack.settings(async_delay_seconds=0, fail_next_async=1)
+    connect().delete_traffic_distribution_group(TrafficDistributionGroupId=tdg["Id"])
+    assert tdg_status(tdg["Arn"]) == "DELETION_FAILED"
+    assert connect().list_phone_numbers_v2(TargetArn=tdg["Arn"])["ListPhoneNumbersSummaryList"] == []
+    # A deletion that completes at once: gone
+    connect().delete_traffic_distribution_group(TrafficDistributionGroupId=tdg["Id"])
+    with pytest.raises(ClientError) as gone:
+        tdg_status(tdg["Arn"])
+    assert error_of(gone)[0] == "ResourceNotFoundException"
+
+
+def error_code(call: Callable[[], Any]) -> str | None:
+    """The error code `call` answers, None if it succeeds."""
+    try:
+        call()
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    return None
+
+
+# What ListPhoneNumbersV2 and ClaimPhoneNumber answer for a TDG in each status (None: they serve it).
+TDG_STATUS_ANSWERS = {
+    "ACTIVE": (None, None),
+    "UPDATE_IN_PROGRESS": (None, None),
+    "DELETION_FAILED": (None, None),
+    "CREATION_IN_PROGRESS": (None, "InvalidParameterException"),
+    "CREATION_FAILED": ("ResourceNotFoundException", "ResourceNotFoundException"),
+    "PENDING_DELETION": ("ResourceNotFoundException", "ResourceNotFoundException"),
+}
+
+
+@pytest.mark.parametrize("status", sorted(TDG_STATUS_ANSWERS))
+def test_a_tdg_can_be_put_in_any_status_and_answers_as_documented(
+    stack: StackControl, instance: dict[str, str], status: str
+) -> None:
+    # Given a TDG with a number, put in `status` through the control API, and a number to claim
+    tdg = replicated_tdg(stack, instance)
+    number = claim(connect(), tdg["Arn"])
+    offer = connect().search_available_phone_numbers(
+        TargetArn=instance["Arn"], PhoneNumberCountryCode="US", PhoneNumberType="DID", MaxResults=1
+    )["AvailableNumbersList"][0]["PhoneNumber"]
+    assert stack.set_tdg_status(tdg["Arn"], status)["Status"] == status
+    listing_error, claim_error = TDG_STATUS_ANSWERS[status]
+    # Then it shows that status everywhere it is described
+    assert tdg_status(tdg["Arn"]) == status
+    # And its listing and a claim to it answer as documented
+    assert error_code(lambda: connect().list_phone_numbers_v2(TargetArn=tdg["Arn"])) == listing_error
+    assert error_code(lambda: connect().claim_phone_number(TargetArn=tdg["Arn"], PhoneNumber=offer)) == claim_error
+    if listing_error is None:
+        listed = connect().list_phone_numbers_v2(TargetArn=tdg["Arn"])["ListPhoneNumbersSummaryList"]
+        assert number["PhoneNumberId"] in [n["PhoneNumberId"] for n in listed]
+
+
+def test_an_unknown_tdg_status_is_refused(stack: StackControl, instance: dict[str, str]) -> None:
+    tdg = replicated_tdg(stack, instance)
+    with pytest.raises(ControlRefused) as refused:
+        stack.set_tdg_status(tdg["Arn"], "ASLEEP")
+    assert refused.value.status == 400
+    assert "UPDATE_IN_PROGRESS" in refused.value.reason
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_a_tdg_s_numbers_name_the_instance_of_the_region_they_are_listed_from(
+    stack: StackControl, instance: dict[str, str], distinct: bool
+) -> None:
+    # Given replica instances that keep the instance's id (AWS's documented behaviour) or get their own
+    stack.settings(distinct_replica_ids=distinct)
+    replica = connect().replicate_instance(InstanceId=instance["Id"], ReplicaRegion=REPLICA_REGION)
+    assert (replica["Id"] != instance["Id"]) is distinct
+    assert replica["Arn"] == f"arn:aws:connect:{REPLICA_REGION}:{ACCOUNT}:instance/{replica['Id']}"
+    west = connect(REPLICA_REGION)
+    assert west.describe_instance(InstanceId=replica["Id"])["Instance"]["Arn"] == replica["Arn"]
+    # And a TDG with a number
+    tdg = connect().list_traffic_distribution_groups(InstanceId=instance["Id"])["TrafficDistributionGroupSummaryList"][
+        0
+    ]
+    assert [
+        t["Arn"]
+        for t in west.list_traffic_distribution_groups(InstanceId=replica["Id"])["TrafficDistributionGroupSummaryList"]
+    ] == [tdg["Arn"]]
+    claim(connect(), tdg["Arn"])
+    # When it is listed from each Region, then its InstanceId is the instance of that Region
+    for client, expected in ((connect(), instance["Id"]), (west, replica["Id"])):
+        (number,) = client.list_phone_numbers_v2(TargetArn=tdg["Arn"])["ListPhoneNumbersSummaryList"]
+        assert number["InstanceId"] == expected

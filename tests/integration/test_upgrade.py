@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from localaws.control import StackControl
 from localaws.lambda_runtime import Deployment
 from localaws.template import ROOT
 from tests.support.estate import WEST, Estate
@@ -48,7 +49,9 @@ def release_0_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def run_release_0_1(folder: Path, deployment: Deployment, **overrides: str) -> dict[str, Any]:
+def run_release_0_1(folder: Path, stack: StackControl, deployment: Deployment, **overrides: str) -> dict[str, Any]:
+    """One night of release 0.1, a night after the last run (so the table's indexes have caught up)."""
+    stack.settle()
     env = {**os.environ, **deployment.env, **FAST, **overrides, "PYTHONPATH": str(ROOT / "local")}
     paths = [str(folder / "layers/numberwatch"), str(folder / "functions/scan_numbers")]
     completed = subprocess.run(
@@ -72,7 +75,7 @@ def changes_received(deployment: Deployment) -> list[dict[str, Any]]:
 
 
 def test_an_upgraded_stack_reports_nothing_false_and_every_change_after(
-    release_0_1: Path, estate: Estate, deployment: Deployment
+    release_0_1: Path, stack: StackControl, estate: Estate, deployment: Deployment
 ) -> None:
     # Given an estate that release 0.1 recorded, then saw change (so versions, tombstones and a hold exist)
     primary, branch = estate.instance("primary"), estate.instance("branch")
@@ -80,23 +83,26 @@ def test_an_upgraded_stack_reports_nothing_false_and_every_change_after(
     on_primary = estate.claim(primary["Arn"], 60)
     estate.claim(branch["Arn"], 25, country="GB")
     on_tdg = estate.claim(default_tdg["Arn"], 8, region=WEST)
-    assert run_release_0_1(release_0_1, deployment)["mode"] == "BASELINE"
+    assert run_release_0_1(release_0_1, stack, deployment)["mode"] == "BASELINE"
     estate.release(on_primary[0])
     estate.move(on_primary[1], branch["Arn"])
     estate.describe(on_primary[2], "Billing")
     estate.describe(on_tdg[0], "Replica line")
     estate.release(*on_tdg[1:7])  # 6 of 8: more than half, and the guard's minimum is lowered below
-    summary = run_release_0_1(release_0_1, deployment, MASS_RELEASE_MIN_NUMBERS="5")
+    summary = run_release_0_1(release_0_1, stack, deployment, MASS_RELEASE_MIN_NUMBERS="5")
     assert summary["changes"] == {"CLAIMED": 0, "RELEASED": 1, "MOVED": 1, "UPDATED": 2}
     assert summary["releases_held"] == 6
     deployment.received(deployment.machines_queue)
 
     # When this release runs the next night, nothing having changed but the held releases' confirmation
+    stack.settle()
     summary = deployment.invoke(SCHEDULED, **FAST, MASS_RELEASE_MIN_NUMBERS="5")
     # Then it reports exactly the releases release 0.1 held (confirmed now), and nothing else
     assert summary["status"] == "COMPLETED" and summary["mode"] == "INCREMENTAL"
     assert summary["changes"] == {**NO_CHANGE, "RELEASED": 6}
-    assert sorted(e["phone_number"] for e in changes_received(deployment)) == sorted(n.e164 for n in on_tdg[1:7])
+    # (release 0.1 read its own outbox through the lagging index and left its events unsent: they go now)
+    ours = [e for e in changes_received(deployment) if e["run_id"] == summary["run_id"]]
+    assert sorted(e["phone_number"] for e in ours) == sorted(n.e164 for n in on_tdg[1:7])
 
     # And a quiet night after is quiet, and a change after is reported once, with versions that go on
     assert deployment.invoke(SCHEDULED, **FAST)["changes"] == NO_CHANGE

@@ -32,11 +32,15 @@ from numberwatch.ports import (
     PutRun,
     PutScope,
     PutTarget,
+    Routing,
+    RoutingUnavailable,
     RunRecord,
     ScopeRecord,
     StoredMessage,
     Subscription,
     TargetUnavailable,
+    TrailRecord,
+    TrailUnavailable,
 )
 
 
@@ -50,6 +54,9 @@ class FakeConnect:
     failing: dict[str, str] = field(default_factory=dict)  # target ARN -> reason its listing fails
     describe_failing: set[str] = field(default_factory=set)
     in_progress: set[str] = field(default_factory=set)
+    flows: dict[str, dict[str, str]] = field(default_factory=dict)  # instance ARN -> number id -> flow id
+    flow_names: dict[str, dict[str, str]] = field(default_factory=dict)  # instance ARN -> flow id -> name
+    routing_failing: dict[str, str] = field(default_factory=dict)  # instance ARN -> reason
     between_listings: Callable[[FakeConnect, Target], None] = lambda connect, target: None
     listed: list[str] = field(default_factory=list)
     described: list[str] = field(default_factory=list)
@@ -85,7 +92,17 @@ class FakeConnect:
         self.listed.append(target.arn)
         if target.arn in self.failing:
             raise TargetUnavailable(self.failing[target.arn])
-        return [n for n in self.numbers.get(target.arn, {}).values() if n.arn not in self.in_progress]
+        # A listing shows neither tags nor status nor flow: those come from elsewhere.
+        return [
+            replace(n, tags=None, status=None, flow_id=None, flow_name=None)
+            for n in self.numbers.get(target.arn, {}).values()
+            if n.arn not in self.in_progress
+        ]
+
+    def routing(self, instance_arn: str) -> Routing:
+        if instance_arn in self.routing_failing:
+            raise RoutingUnavailable(self.routing_failing[instance_arn])
+        return Routing(dict(self.flows.get(instance_arn, {})), dict(self.flow_names.get(instance_arn, {})))
 
     def describe(self, number_arn: str) -> Described:
         self.described.append(number_arn)
@@ -94,8 +111,9 @@ class FakeConnect:
         number = self.find(number_arn)
         if number is None:
             return Described(Presence.GONE)
-        presence = Presence.IN_PROGRESS if number_arn in self.in_progress else Presence.CLAIMED
-        return Described(presence, number)
+        status = "IN_PROGRESS" if number_arn in self.in_progress else (number.status or "CLAIMED")
+        presence = {"IN_PROGRESS": Presence.IN_PROGRESS, "FAILED": Presence.FAILED}.get(status, Presence.CLAIMED)
+        return Described(presence, replace(number, status=status, tags=number.tags or (), flow_id=None, flow_name=None))
 
 
 @dataclass
@@ -245,3 +263,18 @@ class FakePublisher:
 
     def bodies(self, event_type: str | None = None) -> list[dict[str, Any]]:
         return [m.body for m in self.published if event_type is None or m.event_type.value == event_type]
+
+
+@dataclass
+class FakeTrail:
+    """CloudTrail: the records it holds, per Region; Regions where LookupEvents is denied."""
+
+    records: dict[str, list[TrailRecord]] = field(default_factory=dict)
+    denied: dict[str, str] = field(default_factory=dict)
+    lookups: list[tuple[str, str]] = field(default_factory=list)
+
+    def lookup(self, region: str, event_name: str, start: datetime, end: datetime) -> list[TrailRecord]:
+        self.lookups.append((region, event_name))
+        if region in self.denied:
+            raise TrailUnavailable(self.denied[region])
+        return [r for r in self.records.get(region, []) if r.event_name == event_name and start <= r.event_time <= end]

@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from numberwatch.digest import build_baseline, build_digest, build_mass_release_alert, subject
+from numberwatch.digest import Night, build_baseline, build_digest, build_mass_release_alert, subject
 from numberwatch.events import SNS_MESSAGE_LIMIT, event_id, number_event
 from numberwatch.models import Change, ChangeType, HeldRelease, Unobserved
 from numberwatch.render import shown
@@ -41,7 +41,7 @@ def test_a_number_event_omits_empty_attributes_and_carries_its_region() -> None:
 
 
 def test_nothing_to_tell_means_no_digest() -> None:
-    assert build_digest(ACCOUNT, "run-1", "t", [], [], [], {}, {}) is None
+    assert build_digest(ACCOUNT, "run-1", "t", [], Night(), {}) is None
 
 
 def test_the_digest_lists_claimed_and_released_first_and_names_unobserved_targets() -> None:
@@ -53,7 +53,7 @@ def test_the_digest_lists_claimed_and_released_first_and_names_unobserved_target
         claimed(1),
     ]  # fmt: skip
     digest = build_digest(
-        ACCOUNT, "run-1", "2026-11-27T06:00:00Z", changes, [Unobserved(TARGET.arn, "AccessDenied")], [], {},
+        ACCOUNT, "run-1", "2026-11-27T06:00:00Z", changes, Night(unobserved=[Unobserved(TARGET.arn, "AccessDenied")]),
         {TARGET.arn: "primary"},
     )  # fmt: skip
     assert digest is not None
@@ -66,7 +66,7 @@ def test_the_digest_lists_claimed_and_released_first_and_names_unobserved_target
 
 def test_a_huge_digest_is_cut_to_fit_sns_with_a_count_of_the_rest() -> None:
     changes = [claimed(i, description="x" * 200) for i in range(20_000)]
-    digest = build_digest(ACCOUNT, "run-1", "t", changes, [], [], {}, {})
+    digest = build_digest(ACCOUNT, "run-1", "t", changes, Night(), {})
     assert digest is not None
     envelope = digest.envelope.encode()
     assert len(envelope) < SNS_MESSAGE_LIMIT - 1024
@@ -108,7 +108,7 @@ def test_one_alert_names_every_target_held_in_a_run() -> None:
 
 def test_releases_waiting_for_confirmation_are_counted_with_their_reasons() -> None:
     waiting = {"over tonight's DescribePhoneNumber budget": 700, "a claim, move or update in progress": 2}
-    digest = build_digest(ACCOUNT, "run-1", "t", [], [], [], waiting, {})
+    digest = build_digest(ACCOUNT, "run-1", "t", [], Night(deferred=waiting), {})
     assert digest is not None
     assert digest.body["deferred_releases"] == 702
     assert "702 RELEASE(S) AWAIT CONFIRMATION" in digest.email_text
@@ -127,13 +127,14 @@ HOSTILE = [
 def test_descriptions_are_data_in_the_digest_never_layout() -> None:
     # Given changes whose descriptions, and a target name, were written to forge the digest
     hostile_name = "primary\n\nNOT OBSERVED (0)"
-    changes = [claimed(i, description=text) for i, text in enumerate(HOSTILE)]
-    digest = build_digest(ACCOUNT, "run-1", "t", changes, [], [], {}, {TARGET.arn: hostile_name})
+    changes = [claimed(i, description=text, flow_id="f-1", flow_name="Main menu") for i, text in enumerate(HOSTILE)]
+    digest = build_digest(ACCOUNT, "run-1", "t", changes, Night(attribution="not asked"), {TARGET.arn: hostile_name})
     assert digest is not None
     lines = digest.email_text.splitlines()
     # Then no value adds a line or a section of its own
     assert [line for line in lines if line.startswith(("RELEASED", "NOT OBSERVED"))] == []
-    assert len([line for line in lines if line.startswith("  ")]) == len(HOSTILE)
+    assert len([line for line in lines if line.startswith("  +1206")]) == len(HOSTILE)
+    assert len([line for line in lines if line.startswith(" ")]) == len(HOSTILE)
     # And control and format characters are shown escaped, links defanged, lengths capped
     text = digest.email_text
     assert "\u202e" not in text and "\\u202e" in text

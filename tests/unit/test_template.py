@@ -19,8 +19,8 @@ from numberwatch.observability import metrics, record_run
 CONNECT_WRITES = re.compile(
     r"^connect:(Claim|Release|Update|Delete|Create|Associate|Disassociate|Import|Put|Start|Stop|Tag|Untag|Replicate)"
 )
-NO_RESOURCE_LEVEL = {"connect:ListInstances", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                     "xray:GetSamplingRules", "xray:GetSamplingTargets"}  # fmt: skip
+NO_RESOURCE_LEVEL = {"connect:ListInstances", "cloudtrail:LookupEvents", "xray:PutTraceSegments",
+                     "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}  # fmt: skip
 ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
 FUNCTION_ROLE = {"Fn::GetAtt": ["ScanFunctionRole", "Arn"]}
 THIS_ACCOUNT = {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
@@ -126,6 +126,12 @@ def test_every_statement_of_every_role(transformed: dict[str, Any]) -> None:
             ["connect:ListPhoneNumbersV2", "connect:ListTrafficDistributionGroups"], account_connect, scanned_regions
         ),
         "ConfirmReleases": (["connect:DescribePhoneNumber"], account_connect[2], scanned_regions),
+        "ReadRouting": (
+            ["connect:ListContactFlows", "connect:ListFlowAssociations"],
+            [account_connect[0], {"Fn::Sub": account_connect[0]["Fn::Sub"] + "/contact-flow/*"}],
+            scanned_regions,
+        ),
+        "NameWhoChangedNumbers": (["cloudtrail:LookupEvents"], "*", scanned_regions),
         "SnapshotTable": (
             sorted(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
                     "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]),
@@ -257,14 +263,16 @@ def test_the_key_serves_only_this_stacks_log_group_topics_and_alarms() -> None:
     logs = for_service("NumberWatchKey", {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
     assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group}}
 
+    # CloudFormation names a topic <stack>-<logical id>-<suffix>; an explicit name would replace the
+    # topics of a stack upgraded from release 0.1, and every subscriber would have to subscribe again.
     topics = [
-        arn_from_name(
-            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:", resource(t)["Properties"]["TopicName"]
-        )
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:${{AWS::StackName}}-{t}-*"}
         for t in ("NumberTopic", "OperationsTopic")
     ]
+    for topic in ("NumberTopic", "OperationsTopic"):
+        assert "TopicName" not in resource(topic)["Properties"]
     sns = for_service("NumberWatchKey", "sns.amazonaws.com")
-    assert sns["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnEquals": {"aws:SourceArn": topics}}
+    assert sns["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnLike": {"aws:SourceArn": topics}}
 
     alarms = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"}
     for policy in ("NumberWatchKey", "OperationsTopicPolicy"):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from .adapters.cloudtrail import CloudTrailLookup
 from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
@@ -22,6 +23,7 @@ from .service import ScanService
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_connect import ConnectClient
 
 USER_AGENT = "connect-number-watch/0.1"
@@ -47,12 +49,20 @@ class AwsClients:
             Config(retries={"mode": "adaptive", "total_max_attempts": settings.connect_max_attempts})
         )
         self._connect: dict[str, ConnectClient] = {}
+        self.trail_gate = CallGate(settings.cloudtrail_requests_per_second, burst=2)
+        self._cloudtrail: dict[str, CloudTrailClient] = {}
 
     def connect(self, region: str) -> ConnectClient:
         if region not in self._connect:
             client = boto3.client("connect", region_name=region, config=self._connect_config)
             self._connect[region] = self.gate.attach(client, region)
         return self._connect[region]
+
+    def cloudtrail(self, region: str) -> CloudTrailClient:
+        if region not in self._cloudtrail:
+            client = boto3.client("cloudtrail", region_name=region, config=self._connect_config)
+            self._cloudtrail[region] = self.trail_gate.attach(client, region)
+        return self._cloudtrail[region]
 
 
 @cache
@@ -64,7 +74,9 @@ def build_scan_service(
     settings: Settings, remaining_ms: Callable[[], int], checkpoint: Callable[[str], None] = no_checkpoint
 ) -> ScanService:
     clients = aws_clients(settings)
-    clients.gate.begin(seconds_left_from(remaining_ms, settings.time_reserve_seconds))
+    seconds_left = seconds_left_from(remaining_ms, settings.time_reserve_seconds)
+    clients.gate.begin(seconds_left)
+    clients.trail_gate.begin(seconds_left)
     return ScanService(
         inventory=ConnectInventory(clients.connect, clients.gate),
         store=DynamoSnapshotStore(clients.dynamodb, settings.table_name),
@@ -72,5 +84,6 @@ def build_scan_service(
         settings=settings,
         account_id=clients.account,
         checkpoint=checkpoint,
+        trail=CloudTrailLookup(clients.cloudtrail, clients.trail_gate) if settings.cloudtrail_lookup else None,
         archive=S3Archive(clients.s3, settings.archive_bucket) if clients.s3 and settings.archive_bucket else None,
     )

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from .fingerprint import BucketEntries, fingerprints, number_digest, total_count
 from .models import (
+    UNKNOWN_FLOW,
     Change,
     ChangeType,
+    Finding,
+    FindingType,
     HeldRelease,
     PhoneNumber,
     SnapshotNumber,
@@ -98,6 +101,7 @@ class TargetPlan:
     held: HeldRelease | None = None
     guard_passed: bool = False  # candidates are a confirmed mass release (held by an earlier run)
     deferred: Counter[str] = field(default_factory=Counter)  # reason -> releases waiting
+    findings: list[Finding] = field(default_factory=list)
     baseline_numbers: int = 0
     buckets: dict[str, BucketEntries] = field(default_factory=dict)  # bucket items to write ({} deletes)
     record: TargetRecord | None = None  # None: delete the target's record
@@ -111,7 +115,8 @@ class TargetPlan:
         return not self.changes and not self.buckets and self.record == self.listing.record
 
 
-def _change(kind: ChangeType, before: SnapshotNumber | None, after: SnapshotNumber) -> Change:
+def change_of(kind: ChangeType, before: SnapshotNumber | None, after: SnapshotNumber) -> Change:
+    """The change from `before` to `after`, keyed by their versions (so a resend keeps its event id)."""
     live_before = before is not None and not before.released
     return Change(
         change_type=kind,
@@ -169,18 +174,30 @@ def plan(listings: list[Listing], snapshot: Mapping[str, SnapshotNumber], policy
 
 
 def _listed(target_plan: TargetPlan, number: PhoneNumber, known: SnapshotNumber | None) -> None:
+    live = known is not None and not known.released
+    if known is not None and live:
+        number = number.with_details_of(known.number)
+    flow_gone = number.flow_id not in (None, UNKNOWN_FLOW) and number.flow_name is None
+    already_known = live and known is not None and known.number.flow_id == number.flow_id and not known.number.flow_name
+    if flow_gone and not already_known:
+        detail = f"associated with contact flow {number.flow_id}, which no longer exists"
+        target_plan.findings.append(Finding(FindingType.FLOW_NOT_FOUND, number, detail))
     if known is None:
-        after = SnapshotNumber(number, 1)
-        kind = ChangeType.CLAIMED
+        after, kind = SnapshotNumber(number, 1), ChangeType.CLAIMED
     elif known.released:
         after, kind = known.advanced(number), ChangeType.CLAIMED
     elif known.number.target_arn != number.target_arn:
         after, kind = known.advanced(number), ChangeType.MOVED
     elif changed_fields(known.number, number):
         after, kind = known.advanced(number), ChangeType.UPDATED
+    elif number != known.number:
+        # No change, but worth keeping: a flow read again after a night it could not be, a renamed or
+        # deleted flow. Written silently, the version unchanged.
+        target_plan.changes.append((replace(known, number=number), None))
+        return
     else:
         return  # the bucket item lagged behind the number: nothing changed
-    target_plan.changes.append((after, _change(kind, known, after)))
+    target_plan.changes.append((after, change_of(kind, known, after)))
 
 
 def _guard(target_plan: TargetPlan, departures: list[SnapshotNumber], policy: ReleasePolicy) -> None:
@@ -232,15 +249,16 @@ def settle(target_plan: TargetPlan, outcomes: Mapping[str, Described], policy: R
         moved_to = described.number if described is not None else None
         if described is not None and described.presence is Presence.GONE:
             after = known.advanced(known.number, released=True)
-            target_plan.changes.append((after, _change(ChangeType.RELEASED, known, after)))
+            target_plan.changes.append((after, change_of(ChangeType.RELEASED, known, after)))
         elif (
             described is not None
             and described.presence is Presence.CLAIMED
             and moved_to is not None
             and moved_to.target_arn != listing.target.arn
         ):
-            after = known.advanced(moved_to)
-            target_plan.changes.append((after, _change(ChangeType.MOVED, known, after)))
+            # DescribePhoneNumber shows no flow: the last known one stays until the number is listed.
+            after = known.advanced(moved_to.routed(UNKNOWN_FLOW, None).with_details_of(known.number))
+            target_plan.changes.append((after, change_of(ChangeType.MOVED, known, after)))
         else:
             target_plan.deferred[defer_reason(described) or "not settled"] += 1
             target_plan.kept.append(known)

@@ -13,10 +13,11 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from .events import SNS_MESSAGE_LIMIT, OutboxMessage, describe, envelope, target_label
-from .models import SCHEMA_VERSION, Change, ChangeType, EventType, HeldRelease, Unobserved
+from .events import SNS_MESSAGE_LIMIT, OutboxMessage, actor_line, describe, envelope, target_label
+from .models import SCHEMA_VERSION, Change, ChangeType, EventType, Finding, HeldRelease, Unobserved
 from .render import escaped
 
 SUBJECT_LIMIT = 99
@@ -86,48 +87,99 @@ def _fit(header: list[str], sections: list[tuple[str, list[str]]], footer: list[
     return "\n".join([*lines, *footer])
 
 
+@dataclass(frozen=True)
+class Holdings:
+    """The estate as listed tonight: how many numbers, how many unrouted, and what they cost a month."""
+
+    numbers: int
+    unrouted: int
+    monthly_cost: float
+    unrouted_monthly_cost: float
+    unpriced: int
+    currency: str
+    prices: str  # the price table's source and date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "numbers": self.numbers,
+            "unrouted": self.unrouted,
+            "monthly_cost": self.monthly_cost,
+            "unrouted_monthly_cost": self.unrouted_monthly_cost,
+            "unpriced": self.unpriced,
+            "currency": self.currency,
+            "prices": self.prices,
+        }
+
+
+@dataclass(frozen=True)
+class Night:
+    """What a digest tells besides the changes."""
+
+    unobserved: list[Unobserved] = field(default_factory=list)
+    partly_observed: list[Unobserved] = field(default_factory=list)  # listed; routing unknown
+    held: list[HeldRelease] = field(default_factory=list)
+    deferred: dict[str, int] = field(default_factory=dict)  # reason -> releases waiting for confirmation
+    findings: list[Finding] = field(default_factory=list)
+    holdings: Holdings | None = None
+    attribution: str | None = None  # why changes carry no actor tonight (None: CloudTrail was read)
+
+    def worth_telling(self) -> bool:
+        return bool(self.unobserved or self.partly_observed or self.held or self.deferred or self.findings)
+
+
+def became_unrouted(change: Change) -> bool:
+    """A change after which the number answers no contact flow, though it did (or was new) before."""
+    after = change.after
+    if after is None or after.flow_id is not None:
+        return False
+    return change.change_type is ChangeType.CLAIMED or "FlowId" in change.changed_fields
+
+
 def build_digest(
     account: str,
     run_id: str,
     observed_at: str,
     changes: Iterable[Change],
-    unobserved: list[Unobserved],
-    held: list[HeldRelease],
-    deferred: dict[str, int],
+    night: Night,
     target_names: dict[str, str],
 ) -> OutboxMessage | None:
-    """The night's digest, or None when there is nothing to tell. `deferred` counts the releases that
-    wait for confirmation, by reason."""
+    """The night's digest, or None when there is nothing to tell."""
     by_type: dict[ChangeType, list[Change]] = {t: [] for t in DIGEST_ORDER}
     for change in changes:
         by_type[change.change_type].append(change)
     counts = Counter({t: len(v) for t, v in by_type.items()})
-    waiting = sum(deferred.values())
-    if not any(counts.values()) and not unobserved and not held and not waiting:
+    if not any(counts.values()) and not night.worth_telling():
         return None
+    unrouted = sorted(
+        (c for changed in by_type.values() for c in changed if became_unrouted(c)), key=lambda c: c.current.number
+    )
+    waiting = sum(night.deferred.values())
     body = {
         **_common(EventType.DIGEST, account, run_id, observed_at),
         "counts": {t.value: counts[t] for t in DIGEST_ORDER},
-        "unobserved_targets": [{"target_arn": u.target_arn, "reason": u.reason} for u in unobserved],
-        "held_releases": [{"target_arn": h.target_arn, "count": h.count, "of_total": h.of_total} for h in held],
+        "unobserved_targets": [{"target_arn": u.target_arn, "reason": u.reason} for u in night.unobserved],
+        "partly_observed_targets": [{"target_arn": u.target_arn, "reason": u.reason} for u in night.partly_observed],
+        "held_releases": [{"target_arn": h.target_arn, "count": h.count, "of_total": h.of_total} for h in night.held],
         "deferred_releases": waiting,
-        "deferred_reasons": dict(sorted(deferred.items())),
+        "deferred_reasons": dict(sorted(night.deferred.items())),
+        "findings": Counter(f.finding_type.value for f in night.findings),
+        "became_unrouted": len(unrouted),
+        "holdings": night.holdings.as_dict() if night.holdings else None,
+        "attribution": night.attribution,
     }
     header = [
         f"Amazon Connect phone numbers in account {account}",
         f"Observed {observed_at} (run {run_id})",
     ]
-    footer: list[str] = []
-    if unobserved:
-        footer += ["", f"NOT OBSERVED ({len(unobserved)}): their numbers are carried forward unchanged"]
-        footer += [f"  {target_label(u.target_arn, target_names)}: {escaped(u.reason, 300)}" for u in unobserved[:50]]
-    if held:
-        footer += ["", "RELEASES HELD until the next run confirms them (see the SUSPECTED_MASS_RELEASE alert)"]
-        footer += [f"  {target_label(h.target_arn, target_names)}: {h.count} of {h.of_total}" for h in held[:50]]
-    if waiting:
-        footer += ["", f"{waiting:,} RELEASE(S) AWAIT CONFIRMATION (reported once DescribePhoneNumber confirms them)"]
-        footer += [f"  {count:,} {reason}" for reason, count in sorted(deferred.items())]
-    sections = [(t.value, sorted(describe(c, target_names) for c in by_type[t])) for t in DIGEST_ORDER if by_type[t]]
+    if night.holdings is not None:
+        header += _holdings(night.holdings)
+    footer = _footer(night, unrouted, target_names)
+
+    def line(change: Change) -> str:
+        text = describe(change, target_names)
+        return text if night.attribution is not None else f"{text}\n      {actor_line(change)}"
+
+    sections = [(t.value, sorted(line(c) for c in by_type[t])) for t in DIGEST_ORDER if by_type[t]]
     empty = len(envelope(body, "")) + ENVELOPE_RESERVE
     text = _fit(header, sections, footer, SNS_MESSAGE_LIMIT - empty)
     return OutboxMessage(
@@ -138,9 +190,55 @@ def build_digest(
         created_at=observed_at,
         body=body,
         email_text=text,
-        subject=subject(counts, account, len(unobserved), sum(h.count for h in held)),
+        subject=subject(counts, account, len(night.unobserved), sum(h.count for h in night.held)),
         attributes={"account": account},
     )
+
+
+def _holdings(holdings: Holdings) -> list[str]:
+    cost = f"{holdings.monthly_cost:,.2f} {holdings.currency} a month"
+    unrouted = f"{holdings.unrouted_monthly_cost:,.2f} {holdings.currency} a month"
+    lines = [
+        f"Holding {holdings.numbers:,} numbers, about {cost}; {holdings.unrouted:,} unrouted (no contact flow),"
+        f" about {unrouted}",
+        f"  ({escaped(holdings.prices, 200)}; a month is 30 days)",
+    ]
+    if holdings.unpriced:
+        lines.append(f"  {holdings.unpriced:,} numbers have no price in the table and are not counted")
+    return lines
+
+
+def _targets_with_reasons(targets: list[Unobserved], target_names: dict[str, str]) -> list[str]:
+    return [f"  {target_label(u.target_arn, target_names)}: {escaped(u.reason, 300)}" for u in targets[:50]]
+
+
+def _footer(night: Night, unrouted: list[Change], target_names: dict[str, str]) -> list[str]:
+    footer: list[str] = []
+    if unrouted:
+        footer += ["", f"UNROUTED SINCE TONIGHT ({len(unrouted)}): held and paid for, associated with no contact flow"]
+        footer += [f"  {describe(c, target_names)}" for c in unrouted[:100]]
+    if night.findings:
+        footer += ["", f"NEEDS ATTENTION ({len(night.findings)})"]
+        for finding in sorted(night.findings, key=lambda f: (f.finding_type.value, f.number.number))[:200]:
+            where = target_label(finding.number.target_arn, target_names)
+            what = f"{escaped(finding.number.number, 20)} on {where}: {escaped(finding.detail, 200)}"
+            footer.append(f"  {finding.finding_type.value}: {what}")
+    if night.unobserved:
+        footer += ["", f"NOT OBSERVED ({len(night.unobserved)}): their numbers are carried forward unchanged"]
+        footer += _targets_with_reasons(night.unobserved, target_names)
+    if night.partly_observed:
+        footer += ["", f"PARTLY OBSERVED ({len(night.partly_observed)}): listed; numbers keep their last known flow"]
+        footer += _targets_with_reasons(night.partly_observed, target_names)
+    if night.held:
+        footer += ["", "RELEASES HELD until the next run confirms them (see the SUSPECTED_MASS_RELEASE alert)"]
+        footer += [f"  {target_label(h.target_arn, target_names)}: {h.count} of {h.of_total}" for h in night.held[:50]]
+    waiting = sum(night.deferred.values())
+    if waiting:
+        footer += ["", f"{waiting:,} RELEASE(S) AWAIT CONFIRMATION (reported once DescribePhoneNumber confirms them)"]
+        footer += [f"  {count:,} {reason}" for reason, count in sorted(night.deferred.items())]
+    if night.attribution is not None:
+        footer += ["", f"WHO MADE EACH CHANGE is not known tonight: {escaped(night.attribution, 300)}"]
+    return footer
 
 
 def build_baseline(

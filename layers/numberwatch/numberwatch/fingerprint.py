@@ -32,8 +32,10 @@ def bucket_of(number_arn: str) -> str:
 
 
 def number_digest(number: PhoneNumber) -> bytes:
+    """Level 2: every field that makes a change, and the flow's name, so that a renamed or deleted flow
+    (no change of the number's own) still has its bucket looked at."""
     canonical = json.dumps(
-        [FINGERPRINT_VERSION, *(value for _, value in number.change_values())],
+        [FINGERPRINT_VERSION, *(value for _, value in number.change_values()), number.flow_name],
         ensure_ascii=False,
         separators=(",", ":"),
     )

@@ -56,6 +56,7 @@ class ChangeType(StrEnum):
 
 class EventType(StrEnum):
     NUMBER_CHANGE = "NUMBER_CHANGE"
+    NUMBER_FINDING = "NUMBER_FINDING"
     DIGEST = "DIGEST"
     BASELINE = "BASELINE"
     SUSPECTED_MASS_RELEASE = "SUSPECTED_MASS_RELEASE"
@@ -95,9 +96,27 @@ def _text(summary: Mapping[str, Any], name: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+# The flow of a number whose instance's associations could not be read tonight: never a change.
+UNKNOWN_FLOW = "?"
+
+Tags = tuple[tuple[str, str], ...]
+
+
+def _tags(value: Any) -> Tags | None:
+    return tuple(sorted((str(k), str(v)) for k, v in value.items())) if isinstance(value, Mapping) else None
+
+
+def _status(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("Status")
+    return str(value) if value else None
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneNumber:
-    """One ListPhoneNumbersSummary (or ClaimedPhoneNumberSummary), as the API returned it."""
+    """One number: its ListPhoneNumbersSummary (or ClaimedPhoneNumberSummary) fields as the API returned
+    them, and what the scan adds: the contact flow it is associated with (None: unrouted), and its tags
+    and claim status when DescribePhoneNumber was asked (None: not asked tonight)."""
 
     arn: str
     id: str
@@ -108,6 +127,10 @@ class PhoneNumber:
     instance_id: str
     description: str | None = None
     source_arn: str | None = None
+    flow_id: str | None = None
+    flow_name: str | None = None
+    tags: Tags | None = None
+    status: str | None = None
 
     @property
     def region(self) -> str:
@@ -134,11 +157,15 @@ class PhoneNumber:
             instance_id=_text(summary, "InstanceId") or "",
             description=_text(summary, "PhoneNumberDescription"),
             source_arn=_text(summary, "SourcePhoneNumberArn"),
+            flow_id=_text(summary, "FlowId"),
+            flow_name=_text(summary, "FlowName"),
+            tags=_tags(summary.get("Tags")),
+            status=_status(summary.get("PhoneNumberStatus")),
         )
 
-    def as_summary(self) -> dict[str, str]:
-        """The API's own field names, empty fields left out."""
-        fields = {
+    def as_summary(self) -> dict[str, Any]:
+        """The API's own field names (and ours for the flow), empty fields left out."""
+        fields: dict[str, Any] = {
             "PhoneNumberId": self.id,
             "PhoneNumberArn": self.arn,
             "PhoneNumber": self.number,
@@ -148,13 +175,18 @@ class PhoneNumber:
             "InstanceId": self.instance_id,
             "PhoneNumberDescription": self.description,
             "SourcePhoneNumberArn": self.source_arn,
+            "FlowId": self.flow_id,
+            "FlowName": self.flow_name,
+            "Tags": dict(self.tags) if self.tags is not None else None,
+            "PhoneNumberStatus": self.status,
         }
-        return {k: v for k, v in fields.items() if v}
+        return {k: v for k, v in fields.items() if v or (k == "Tags" and v is not None)}
 
     def change_values(self) -> tuple[tuple[str, str | None], ...]:
-        """(summary field, value) of every field that makes a change: what fingerprints digest and what
-        `changed_fields` compares, from this one definition. InstanceId is left out on purpose: it follows
-        from TargetArn for an instance, and for a TDG it may depend on the Region it is listed from."""
+        """(field, value) of every field a nightly listing shows that makes a change: what fingerprints
+        digest and what `changed_fields` compares, from this one definition. InstanceId is left out on
+        purpose: it follows from TargetArn for an instance, and for a TDG it may depend on the Region it is
+        listed from. Tags and status are not listed: DescribePhoneNumber compares them (`changed_fields`)."""
         return (
             ("PhoneNumberArn", self.arn),
             ("PhoneNumberId", self.id),
@@ -164,14 +196,35 @@ class PhoneNumber:
             ("TargetArn", self.target_arn),
             ("PhoneNumberDescription", self.description),
             ("SourcePhoneNumberArn", self.source_arn),
+            ("FlowId", self.flow_id),
+        )
+
+    def routed(self, flow_id: str | None, flow_name: str | None) -> PhoneNumber:
+        return replace(self, flow_id=flow_id, flow_name=flow_name)
+
+    def with_details_of(self, known: PhoneNumber) -> PhoneNumber:
+        """This number, with what tonight did not read taken from `known`: tags and status when it was not
+        described, its flow when its instance's associations could not be read."""
+        return replace(
+            self,
+            tags=self.tags if self.tags is not None else known.tags,
+            status=self.status if self.status is not None else known.status,
+            flow_id=known.flow_id if self.flow_id == UNKNOWN_FLOW else self.flow_id,
+            flow_name=known.flow_name if self.flow_id == UNKNOWN_FLOW else self.flow_name,
         )
 
 
 def changed_fields(before: PhoneNumber, after: PhoneNumber) -> tuple[str, ...]:
-    """Summary fields whose values differ between two states of one number."""
-    return tuple(
-        name for (name, old), (_, new) in zip(before.change_values(), after.change_values(), strict=True) if old != new
-    )
+    """Fields whose values differ between two states of one number. A flow that could not be read, and
+    tags not read on either side, are no change."""
+    changed = [
+        name
+        for (name, old), (_, new) in zip(before.change_values(), after.change_values(), strict=True)
+        if old != new and not (name == "FlowId" and UNKNOWN_FLOW in (old, new))
+    ]
+    if before.tags is not None and after.tags is not None and before.tags != after.tags:
+        changed.append("Tags")
+    return tuple(changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +240,32 @@ class SnapshotNumber:
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """Who made a change, as CloudTrail recorded the call."""
+
+    event_name: str
+    event_time: str  # ISO 8601, UTC
+    event_id: str
+    principal_arn: str | None = None
+    principal_type: str | None = None  # IAMUser, AssumedRole, Root, AWSService...
+    session_name: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "event_name": self.event_name,
+            "event_time": self.event_time,
+            "event_id": self.event_id,
+            "principal_arn": self.principal_arn,
+            "principal_type": self.principal_type,
+            "session_name": self.session_name,
+            "source_ip": self.source_ip,
+            "user_agent": self.user_agent,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     change_type: ChangeType
     number_arn: str
@@ -195,12 +274,29 @@ class Change:
     version_before: int
     version_after: int
     changed_fields: tuple[str, ...]
+    actor: Actor | None = None
 
     @property
     def current(self) -> PhoneNumber:
         number = self.after or self.before
         assert number is not None
         return number
+
+
+class FindingType(StrEnum):
+    """Something about a number that needs a person, though nothing changed in its listing."""
+
+    CLAIM_FAILED = "CLAIM_FAILED"  # a failed claim can be retried for one day, then the number is gone
+    STUCK_IN_PROGRESS = "STUCK_IN_PROGRESS"  # IN_PROGRESS on two descriptions in a row
+    MISSING_REQUIRED_TAGS = "MISSING_REQUIRED_TAGS"  # lacks a tag key the operator requires
+    FLOW_NOT_FOUND = "FLOW_NOT_FOUND"  # associated with a contact flow that no longer exists
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    finding_type: FindingType
+    number: PhoneNumber
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +422,11 @@ class RunSummary(BaseModel):
     messages_published: int = 0
     messages_pending: int = 0
     messages_set_aside: list[str] = Field(default_factory=list)
+    targets_partly_observed: list[dict[str, str]] = Field(default_factory=list)  # routing unknown
+    findings: dict[str, int] = Field(default_factory=dict)  # finding type -> count
+    holdings: dict[str, Any] | None = None  # numbers held, unrouted, and their monthly cost
+    attribution: str | None = None  # why changes carry no actor tonight (None: CloudTrail was read)
+    cloudtrail_lookups: int = 0
     alert_subscription: str | None = None  # CONFIRMED, PENDING_CONFIRMATION, MISSING or UNKNOWN; None: no email
     connect_api_calls: int = 0
     duration_ms: int = 0

@@ -37,6 +37,28 @@ class LeaseLost(Exception):
     """Another run owns the lease: this run may not write."""
 
 
+class RoutingUnavailable(Exception):
+    """An instance's flow associations could not be read: its numbers keep their last known flow."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Routing:
+    """One instance's voice phone-number associations and the names of its contact flows."""
+
+    flows: dict[str, str]  # phone number id -> contact flow id
+    names: dict[str, str]  # contact flow id -> name
+
+    def of(self, number: PhoneNumber) -> tuple[str | None, str | None]:
+        """(flow id, flow name) of a number; (None, None) when it is associated with no flow, and a None name
+        when the flow it is associated with no longer exists."""
+        flow = self.flows.get(number.id)
+        return flow, (self.names.get(flow) if flow is not None else None)
+
+
 @dataclass
 class Discovery:
     """What one Region's discovery found; `failures` is empty when it saw everything."""
@@ -74,8 +96,42 @@ class Inventory(Protocol):
         """The number as DescribePhoneNumber tells it, asked in the number's own Region; raises OutOfTime."""
         ...
 
+    def routing(self, instance_arn: str) -> Routing:
+        """The instance's number-to-flow associations (ListFlowAssociations, ListContactFlows); raises
+        RoutingUnavailable or OutOfTime."""
+        ...
+
     @property
     def api_calls(self) -> int: ...
+
+
+class TrailUnavailable(Exception):
+    """CloudTrail could not be read (denied, down, out of time): changes go out unattributed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TrailRecord:
+    """One management event of a phone-number API call, as CloudTrail's LookupEvents returns it."""
+
+    event_name: str
+    event_time: datetime
+    event_id: str
+    references: frozenset[str]  # phone-number ids and ARNs the call named, in its request or response
+    principal_arn: str | None = None
+    principal_type: str | None = None
+    session_name: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+
+class Trail(Protocol):
+    def lookup(self, region: str, event_name: str, start: datetime, end: datetime) -> list[TrailRecord]:
+        """Every event of that name in the Region and window; raises TrailUnavailable or OutOfTime."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -95,6 +151,7 @@ class ScopeRecord:
     region: str
     baseline_complete: bool
     full_runs: int = 0
+    refresh_from: int = 0  # the bucket where tonight's rotation of DescribePhoneNumber starts
 
 
 @dataclass(frozen=True)

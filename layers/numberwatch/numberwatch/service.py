@@ -5,10 +5,12 @@
  3. observe (phases.observe): list each target, fingerprint it, read back its changed buckets
  4. plan (diff.plan): the changes, across targets; departures become candidate releases
  5. confirm (phases.confirm): DescribePhoneNumber settles each candidate, within a nightly budget
- 6. write (phases.write): per target, numbers with their messages in transactions, the record last
- 7. record (phases.record): baseline summary, scopes, digest, run record
- 8. publish (phases.publish): this run's messages from memory
- 9. archive (phases.archive, when configured): the evidence, write-once; release the lease
+ 6. details (phases.details): tags and status of what changed, and of the rest in rotation (same budget);
+    attribute (phases.attribute): who made each change, from CloudTrail
+ 7. write (phases.write): per target, numbers with their messages in transactions, the record last
+ 8. record (phases.record): baseline summary, scopes, digest, run record
+ 9. publish (phases.publish): this run's messages from memory
+10. archive (phases.archive, when configured): the evidence, write-once; release the lease
 Every step is safe to repeat: a retry of the same invocation resumes its own run.
 """
 
@@ -17,17 +19,19 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from . import diff
-from .digest import build_baseline, build_digest, build_mass_release_alert
-from .events import OutboxMessage, number_event
-from .fingerprint import total_count, verified_buckets
+from .digest import Holdings, Night, build_baseline, build_digest, build_mass_release_alert
+from .events import OutboxMessage, finding_event, number_event
+from .fingerprint import BUCKETS, total_count, verified_buckets
 from .models import (
     ArchiveOutcome,
     ArchiveStatus,
+    Change,
     ChangeType,
+    Finding,
     HeldRelease,
     RunMode,
     RunStatus,
@@ -38,17 +42,20 @@ from .models import (
 )
 from .observability import logger
 from .phases.archive import ArchiveSession, open_archive
-from .phases.confirm import confirm
+from .phases.attribute import Attribution, attribute_changes
+from .phases.confirm import DescribeBudget, confirm
+from .phases.details import Details, completed_buckets, refresh_windows
 from .phases.discover import Discovered, discover
-from .phases.observe import Observer
+from .phases.observe import Observed, Observer
 from .phases.publish import OutboxPublisher
-from .phases.record import changes_of, recover_interrupted_runs
+from .phases.record import changes_of, findings_of, recover_interrupted_runs
 from .phases.write import Writer
-from .ports import Archive, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store
+from .ports import Archive, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
 from .run import Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
 
 PREVIEW_LIMIT = 50
+FIRST_LOOKUP_WINDOW = timedelta(hours=24)  # CloudTrail looked back this far when no earlier run is recorded
 
 
 @dataclass
@@ -75,6 +82,35 @@ class _Run:
 
 
 @dataclass
+class _Known:
+    """What the snapshot holds of the Regions a run touches."""
+
+    records: dict[str, TargetRecord] = field(default_factory=dict)  # target ARN -> its record
+    scopes: dict[str, ScopeRecord | None] = field(default_factory=dict)  # Region -> its scope
+
+    @property
+    def baseline_regions(self) -> set[str]:
+        return {r for r, scope in self.scopes.items() if scope is None or not scope.baseline_complete}
+
+    @property
+    def cursors(self) -> dict[str, int]:
+        """Per Region, the bucket where tonight's rotation of descriptions starts."""
+        return {region: scope.refresh_from if scope else 0 for region, scope in self.scopes.items()}
+
+
+@dataclass
+class _Decided:
+    """What the run decided, before anything is written."""
+
+    plans: list[diff.TargetPlan]
+    attribution: Attribution
+    night: Night
+    refresh_from: dict[str, int]  # Region -> where the next run's rotation of descriptions starts
+    describe_calls: int
+    stopped: bool
+
+
+@dataclass
 class _Scan:
     """What the scan decided, for the record phase."""
 
@@ -82,6 +118,8 @@ class _Scan:
     scopes: dict[str, ScopeRecord | None]
     plans: list[diff.TargetPlan]
     stopped: bool
+    refresh_from: dict[str, int]  # Region -> where the next run's rotation of descriptions starts
+    night: Night
 
 
 class ScanService:
@@ -93,6 +131,7 @@ class ScanService:
         settings: Settings,
         account_id: Callable[[], str],
         checkpoint: Callable[[str], None] = no_checkpoint,
+        trail: Trail | None = None,
         archive: Archive | None = None,
     ) -> None:
         self.inventory = inventory
@@ -101,6 +140,7 @@ class ScanService:
         self.settings = settings
         self.account_id = account_id
         self.checkpoint = checkpoint
+        self.trail = trail
         self.archive = archive
 
     # ------------------------------------------------------------------- run
@@ -170,65 +210,142 @@ class ScanService:
 
     # ------------------------------------------------------------------ scan
     def _scan(self, run: _Run, writer: Writer | None = None) -> _Scan | None:
-        """Discover, observe, plan, confirm, and (unless a dry run) write. None when nothing was decided."""
-        settings = self.settings
-        discovered = discover(self.inventory, settings.regions, run.request.targets)
+        """Discover, observe, decide, and (unless a dry run) write. None for a dry run."""
+        discovered = discover(self.inventory, self.settings.regions, run.request.targets)
         run.unobserved += discovered.unobserved
-        scope_regions = sorted(set(settings.regions) | {t.home_region for t in discovered.targets})
-        known: dict[str, TargetRecord] = {}
-        scopes: dict[str, ScopeRecord | None] = {}
-        for region in scope_regions:
-            known.update(self.store.targets(run.account, region))
-            scopes[region] = self.store.scope(run.account, region)
-        baseline_regions = {r for r, scope in scopes.items() if scope is None or not scope.baseline_complete}
-        run.names.update({arn: record.target.name for arn, record in known.items()})
-        run.names.update({t.arn: t.name for t in discovered.targets})
-        verified = {
-            region: verified_buckets(scope.full_runs if scope else 0, settings.full_verification_runs)
-            for region, scope in scopes.items()
-        }
-
-        on_listed = run.archive.on_listed if run.archive is not None else None
-        observer = Observer(self.inventory, self.store, run.deadline, on_listed=on_listed)
-        observed = observer.observe(discovered.targets, known, baseline_regions, verified)
-        run.unobserved += observed.unobserved
-        listed = {t.arn for t in discovered.targets}
-        gone = [record for arn, record in sorted(known.items()) if arn not in listed]
-        stopped = observed.stopped or discovered.stopped
-        listings = list(observed.listings)
-        if not run.request.targets and not stopped:
-            for record in gone:
-                failed = sorted(set(record.target.regions) & discovered.failed_regions.keys())
-                if failed:
-                    run.unobserved.append(Unobserved(record.target.arn, f"discovery incomplete in {', '.join(failed)}"))
-            departed = [r for r in gone if not set(r.target.regions) & discovered.failed_regions.keys()]
-            listings += observer.departed(departed, first_order=len(listings))
-
-        snapshot = self.store.numbers(sorted(set().union(*(listing.suspects for listing in listings))))
-        policy = diff.ReleasePolicy(run.run_id, settings.mass_release_share, settings.mass_release_min_numbers)
-        plans = diff.plan(listings, snapshot, policy)
-        candidates = [known for target_plan in plans for known in target_plan.candidates]
-        confirmation = confirm(self.inventory, candidates, settings.describe_calls_per_run)
-        plans = [diff.settle(target_plan, confirmation.outcomes, policy) for target_plan in plans]
-        stopped = stopped or confirmation.stopped
-        self._summarise(run, observed.numbers_by_target, observed.not_reached, plans, confirmation.calls, stopped)
+        known = self._known(run, discovered)
+        observed, listings = self._observe(run, discovered, known)
+        decided = self._decide(run, known, observed, listings)
+        self._summarise(run, observed, decided.plans, decided.describe_calls, decided.stopped, decided.night)
+        run.summary.cloudtrail_lookups = decided.attribution.lookups
         self.checkpoint("after_diff")
         if writer is None:
             return None
-        held = [target_plan.held for target_plan in plans if target_plan.held is not None]
-        if held:
-            # Before the targets' records: a run that dies after them must not hold without alerting.
-            self._alert(run, writer, held)
-        for target_plan in plans:
-            if not target_plan.quiet and not writer.apply(target_plan, self._event_for(run)):
-                stopped = True
-                run.summary.status = RunStatus.PARTIAL
-                break
+        stopped = not self._write(run, writer, decided) or decided.stopped
         self.checkpoint("after_snapshot_write")
-        return _Scan(discovered, scopes, plans, stopped)
+        return _Scan(discovered, known.scopes, decided.plans, stopped, decided.refresh_from, decided.night)
 
-    def _event_for(self, run: _Run) -> Callable[..., OutboxMessage]:
-        return lambda change: number_event(change, run.account, run.run_id, run.observed_at, run.names)
+    def _known(self, run: _Run, discovered: Discovered) -> _Known:
+        """What the snapshot holds of every Region the run touches: its scope and its targets' records."""
+        known = _Known()
+        for region in sorted(set(self.settings.regions) | {t.home_region for t in discovered.targets}):
+            known.records.update(self.store.targets(run.account, region))
+            known.scopes[region] = self.store.scope(run.account, region)
+        run.names.update({arn: record.target.name for arn, record in known.records.items()})
+        run.names.update({t.arn: t.name for t in discovered.targets})
+        return known
+
+    def _observe(self, run: _Run, discovered: Discovered, known: _Known) -> tuple[Observed, list[diff.Listing]]:
+        """Every discovered target listed, then every known target discovery no longer lists, departing."""
+        settings = self.settings
+        verified = {
+            region: verified_buckets(scope.full_runs if scope else 0, settings.full_verification_runs)
+            for region, scope in known.scopes.items()
+        }
+        numbers_by_region: Counter[str] = Counter()
+        for record in known.records.values():
+            numbers_by_region[record.target.home_region] += record.count
+        rotation = refresh_windows(known.cursors, numbers_by_region, settings.describe_calls_per_run)
+        on_listed = run.archive.on_listed if run.archive is not None else None
+        observer = Observer(self.inventory, self.store, run.deadline, on_listed=on_listed)
+        observed = observer.observe(discovered.targets, known.records, known.baseline_regions, verified, rotation)
+        observed.stopped = observed.stopped or discovered.stopped
+        run.unobserved += observed.unobserved
+        listings = list(observed.listings)
+        if run.request.targets or observed.stopped:
+            return observed, listings  # a limited or cut-short run says nothing of targets it did not look for
+        listed = {t.arn for t in discovered.targets}
+        departed = []
+        for arn, record in sorted(known.records.items()):
+            failed = sorted(set(record.target.regions) & discovered.failed_regions.keys())
+            if arn in listed:
+                continue
+            if failed:
+                run.unobserved.append(Unobserved(arn, f"discovery incomplete in {', '.join(failed)}"))
+            else:
+                departed.append(record)
+        return observed, listings + observer.departed(departed, first_order=len(listings))
+
+    def _decide(self, run: _Run, known: _Known, observed: Observed, listings: list[diff.Listing]) -> _Decided:
+        """Plan, confirm the candidate releases, describe what changed (and the rotation), name who did it."""
+        settings = self.settings
+        snapshot = self.store.numbers(sorted(set().union(*(listing.suspects for listing in listings))))
+        policy = diff.ReleasePolicy(run.run_id, settings.mass_release_share, settings.mass_release_min_numbers)
+        plans = diff.plan(listings, snapshot, policy)
+        budget = DescribeBudget(settings.describe_calls_per_run)
+        candidates = [candidate for target_plan in plans for candidate in target_plan.candidates]
+        confirmation = confirm(self.inventory, candidates, budget)
+        plans = [diff.settle(target_plan, confirmation.outcomes, policy) for target_plan in plans]
+        details = Details(self.inventory, self.store, budget, settings.required_tag_keys)
+        details.of_changes(plans)
+        refreshed = details.in_rotation(observed.rotation, plans)
+        attribution = attribute_changes(self.trail, plans, self._previous_run_start(run), run.context.now())
+        refresh_from = {
+            region: cursor
+            if region in known.baseline_regions
+            else (cursor + completed_buckets(observed.rotation_windows[region], observed.rotation.get(region, []),
+                                             refreshed.described.get(region, 0))) % BUCKETS
+            for region, cursor in known.cursors.items()
+        }  # fmt: skip
+        return _Decided(
+            plans=plans,
+            attribution=attribution,
+            night=self._night(run, observed, plans, attribution.note),
+            refresh_from=refresh_from,
+            describe_calls=budget.calls,
+            stopped=observed.stopped or confirmation.stopped or refreshed.stopped,
+        )
+
+    def _write(self, run: _Run, writer: Writer, decided: _Decided) -> bool:
+        """Every target's plan; False when the run had to stop before all were written."""
+        if decided.night.held:
+            # Before the targets' records: a run that dies after them must not hold without alerting.
+            self._alert(run, writer, decided.night.held)
+        for target_plan in decided.plans:
+            if not target_plan.quiet and not writer.apply(
+                target_plan, self._event_for(run, decided.attribution), self._finding_for(run)
+            ):
+                run.summary.status = RunStatus.PARTIAL
+                return False
+        return True
+
+    def _previous_run_start(self, run: _Run) -> datetime:
+        earlier = [r for r in self.store.recent_runs(run.account, 2) if r.run_id != run.run_id]
+        return earlier[0].started_at if earlier else run.started_at - FIRST_LOOKUP_WINDOW
+
+    def _night(self, run: _Run, observed: Observed, plans: Sequence[diff.TargetPlan], attribution: str | None) -> Night:
+        prices = self.settings.number_prices
+        held_cost, unrouted_cost = prices.estimate(observed.held), prices.estimate(observed.unrouted)
+        deferred: Counter[str] = Counter()
+        for target_plan in plans:
+            deferred += target_plan.deferred
+        return Night(
+            unobserved=list(run.unobserved),
+            partly_observed=observed.partly_observed,
+            held=[p.held for p in plans if p.held is not None],
+            deferred=dict(deferred),
+            findings=[finding for p in plans for finding in p.findings],
+            holdings=Holdings(
+                numbers=sum(observed.held.values()),
+                unrouted=sum(observed.unrouted.values()),
+                monthly_cost=held_cost.monthly,
+                unrouted_monthly_cost=unrouted_cost.monthly,
+                unpriced=held_cost.unpriced,
+                currency=prices.currency,
+                prices=prices.describe_source(),
+            ),
+            attribution=attribution,
+        )
+
+    def _event_for(self, run: _Run, attribution: Attribution) -> Callable[[Change], OutboxMessage]:
+        def event(change: Change) -> OutboxMessage:
+            why = attribution.why_unattributed(change)
+            return number_event(change, run.account, run.run_id, run.observed_at, run.names, why)
+
+        return event
+
+    def _finding_for(self, run: _Run) -> Callable[[Finding], OutboxMessage]:
+        return lambda finding: finding_event(finding, run.account, run.run_id, run.observed_at)
 
     def _alert(self, run: _Run, writer: Writer, held: list[HeldRelease]) -> None:
         alert = build_mass_release_alert(run.account, run.run_id, run.observed_at, held, run.names)
@@ -238,18 +355,16 @@ class ScanService:
     def _summarise(
         self,
         run: _Run,
-        numbers_by_target: dict[str, int],
-        not_reached: int,
+        observed: Observed,
         plans: Sequence[diff.TargetPlan],
         describe_calls: int,
         stopped: bool,
+        night: Night,
     ) -> None:
         summary = run.summary
         counts: Counter[str] = Counter()
-        deferred: Counter[str] = Counter()
         for target_plan in plans:
             summary.baseline_numbers += target_plan.baseline_numbers
-            deferred += target_plan.deferred
             listing = target_plan.listing
             examined = set(listing.examined)
             summary.buckets_reloaded += 0 if listing.vanished else len(examined - listing.verified)
@@ -267,15 +382,21 @@ class ScanService:
                             "changed_fields": list(change.changed_fields),
                         }
                     )
-        summary.targets_scanned = len(numbers_by_target)
-        summary.numbers_observed = sum(numbers_by_target.values())
-        summary.numbers_by_target = numbers_by_target
-        summary.targets_not_reached = not_reached
+        summary.targets_scanned = len(observed.numbers_by_target)
+        summary.numbers_observed = sum(observed.numbers_by_target.values())
+        summary.numbers_by_target = observed.numbers_by_target
+        summary.targets_not_reached = observed.not_reached
         summary.changes = {t.value: counts[t.value] for t in ChangeType}
-        summary.releases_held = sum(p.held.count for p in plans if p.held is not None)
-        summary.releases_deferred = sum(deferred.values())
+        summary.releases_held = sum(h.count for h in night.held)
+        summary.releases_deferred = sum(night.deferred.values())
         summary.describe_calls = describe_calls
         summary.targets_unobserved = [{"target_arn": u.target_arn, "reason": u.reason} for u in run.unobserved]
+        summary.targets_partly_observed = [
+            {"target_arn": u.target_arn, "reason": u.reason} for u in night.partly_observed
+        ]
+        summary.findings = dict(Counter(f.finding_type.value for f in night.findings))
+        summary.holdings = night.holdings.as_dict() if night.holdings else None
+        summary.attribution = night.attribution
         modes = {p.listing.baseline for p in plans if not p.listing.vanished}
         summary.mode = {
             frozenset({True}): RunMode.BASELINE,
@@ -311,20 +432,11 @@ class ScanService:
         for region in sorted(complete_regions):
             scope = scan.scopes[region]
             full_runs = (scope.full_runs if scope else 0) + 1
-            mutations.append(PutScope(ScopeRecord(run.account, region, True, full_runs)))
-        deferred: Counter[str] = Counter()
-        for target_plan in scan.plans:
-            deferred += target_plan.deferred
-        digest = build_digest(
-            run.account,
-            run.run_id,
-            run.observed_at,
-            changes_of(self.store.run_messages(run.account, run.run_id)),
-            run.unobserved,
-            [p.held for p in scan.plans if p.held is not None],
-            dict(deferred),
-            run.names,
-        )
+            refresh_from = scan.refresh_from.get(region, 0)
+            mutations.append(PutScope(ScopeRecord(run.account, region, True, full_runs, refresh_from)))
+        written = self.store.run_messages(run.account, run.run_id)
+        night = replace(scan.night, unobserved=list(run.unobserved), findings=findings_of(written))
+        digest = build_digest(run.account, run.run_id, run.observed_at, changes_of(written), night, run.names)
         if digest is not None and not self.store.has_message(run.account, digest):
             # A retry of this run after its digest was written must not send it again.
             mutations.append(writer.message(digest))

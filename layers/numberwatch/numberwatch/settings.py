@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .cost import PriceTable
+
 _REGION_SHAPE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
@@ -38,10 +40,22 @@ def _split_regions(value: Any) -> Any:
     return value
 
 
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _price_table(value: Any) -> Any:
+    if isinstance(value, str):
+        return PriceTable.parse(value) if value.strip() else PriceTable.example_table()
+    return value
+
+
 class Settings(BaseModel):
     """The function's environment. Names are the environment variables'."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, arbitrary_types_allowed=True)
 
     table_name: str = Field(alias="TABLE_NAME", min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
     topic_arn: str = Field(alias="TOPIC_ARN", pattern=r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$")
@@ -62,6 +76,17 @@ class Settings(BaseModel):
     history_retention_days: int = Field(default=400, alias="HISTORY_RETENTION_DAYS", ge=1, le=3650)
     lease_seconds: int = Field(default=960, alias="LEASE_SECONDS", ge=60, le=7200)
     time_reserve_seconds: int = Field(default=30, alias="TIME_RESERVE_SECONDS", ge=5, le=600)
+    # Tag keys every number must carry (e.g. cost-center,owner): a number without one is a finding.
+    required_tag_keys: Annotated[tuple[str, ...], BeforeValidator(_split_list)] = Field(
+        default=(), alias="REQUIRED_TAG_KEYS"
+    )
+    # The operator's price table (JSON, see cost.PriceTable); empty: the shipped example table.
+    number_prices: Annotated[PriceTable, BeforeValidator(_price_table)] = Field(
+        default_factory=PriceTable.example_table, alias="NUMBER_PRICES"
+    )
+    # Who made each change: CloudTrail LookupEvents, at this pace per Region (its quota: 2 a second).
+    cloudtrail_lookup: bool = Field(default=True, alias="CLOUDTRAIL_LOOKUP")
+    cloudtrail_requests_per_second: float = Field(default=1.0, alias="CLOUDTRAIL_REQUESTS_PER_SECOND", gt=0, le=2)
     # The evidence archive's bucket (empty: no archive).
     archive_bucket: str | None = Field(
         default=None, alias="ARCHIVE_BUCKET", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"

@@ -3,7 +3,17 @@ groups (TDGs), phone numbers and their contact-flow associations, per account an
 
 Each public method named after an API operation takes the validated request parameters and
 returns the response body, or raises `ApiError` exactly as the service would. Asynchronous work
-(claims, moves, metadata updates, instance and TDG creation) is settled lazily against the clock.
+(claims, moves, metadata updates, instance creation, TDG creation and deletion) is settled lazily
+against the clock.
+
+A TDG's status decides what it answers: ListPhoneNumbersV2 lists a TDG that is ACTIVE,
+UPDATE_IN_PROGRESS, DELETION_FAILED or CREATION_IN_PROGRESS (which has no numbers yet) and answers
+ResourceNotFoundException for one that is CREATION_FAILED or PENDING_DELETION; ClaimPhoneNumber,
+UpdatePhoneNumber and SearchAvailablePhoneNumbers accept a TDG that is ACTIVE, UPDATE_IN_PROGRESS
+or DELETION_FAILED, answer InvalidParameterException while it is CREATION_IN_PROGRESS and
+ResourceNotFoundException once it failed or is being deleted (InvalidParameterException from
+SearchAvailablePhoneNumbers, whose model lists no ResourceNotFoundException). Describe and List
+show every status.
 """
 
 from __future__ import annotations
@@ -19,9 +29,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from . import numbering
+from .limits import ListingChange
 from .protocol import ApiError
 
 # Region pairs between which Connect Global Resiliency replicates instances.
@@ -71,13 +83,38 @@ class Instance:
     created: float
     ready_at: float
     fails: bool = False
-    replica_regions: set[str] = field(default_factory=set)
+    replicas: dict[str, str] = field(default_factory=dict)  # the instance's id in each of its other Regions
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def replica_regions(self) -> set[str]:
+        return set(self.replicas)
 
     def status(self, now: float) -> str:
         if now < self.ready_at:
             return "CREATION_IN_PROGRESS"
         return "CREATION_FAILED" if self.fails else "ACTIVE"
+
+
+class TdgStatus(StrEnum):
+    CREATION_IN_PROGRESS = "CREATION_IN_PROGRESS"
+    ACTIVE = "ACTIVE"
+    CREATION_FAILED = "CREATION_FAILED"
+    PENDING_DELETION = "PENDING_DELETION"
+    DELETION_FAILED = "DELETION_FAILED"
+    UPDATE_IN_PROGRESS = "UPDATE_IN_PROGRESS"
+
+
+TDG_GONE = frozenset({TdgStatus.CREATION_FAILED, TdgStatus.PENDING_DELETION})
+TDG_NOT_READY = frozenset({TdgStatus.CREATION_IN_PROGRESS})
+
+
+@dataclass
+class Transition:
+    """A TDG's next status and when it takes it; `to` None: the TDG is deleted then."""
+
+    at: float
+    to: TdgStatus | None
 
 
 @dataclass
@@ -90,11 +127,9 @@ class TrafficDistributionGroup:
     instance_arn: str
     home_region: str
     is_default: bool
-    ready_at: float
+    status: TdgStatus
+    transition: Transition | None = None
     tags: dict[str, str] = field(default_factory=dict)
-
-    def status(self, now: float) -> str:
-        return "CREATION_IN_PROGRESS" if now < self.ready_at else "ACTIVE"
 
 
 @dataclass
@@ -188,6 +223,11 @@ class AccountState:
 class Settings:
     async_delay_seconds: float = 0.0
     fail_next_async: int = 0
+    # While a move is IN_PROGRESS the number is on no listing (DescribePhoneNumber still answers it).
+    hide_in_progress_moves: bool = False
+    # A replica instance gets an id of its own, and a TDG's numbers name the instance of the Region
+    # they are listed from (AWS documents that a replica keeps the instance's id: the default).
+    distinct_replica_ids: bool = False
 
 
 class ConnectBackend:
@@ -233,6 +273,12 @@ class ConnectBackend:
 
     def _settle(self, state: AccountState) -> None:
         now = self.clock()
+        for tdg in list(state.tdgs.values()):
+            if tdg.transition is not None and tdg.transition.at <= now:
+                if tdg.transition.to is None:
+                    del state.tdgs[tdg.id]
+                else:
+                    tdg.status, tdg.transition = tdg.transition.to, None
         for number_id in list(state.pending):
             number = state.numbers[number_id]
             pending = number.pending
@@ -240,6 +286,9 @@ class ConnectBackend:
                 continue
             number.pending = None
             state.pending.discard(number_id)
+            if pending.kind == "MOVE" and not number.visible:  # a hidden move: listed again, wherever it ends
+                number.visible = True
+                state.index(number)
             if pending.fails:
                 number.status = "FAILED"
                 number.message = f"{pending.kind.title()} failed"
@@ -287,25 +336,36 @@ class ConnectBackend:
         home = state.instances.get((tdg.home_region, tdg.instance_id))
         return {tdg.home_region, *(home.replica_regions if home else ())}
 
-    def _target(self, call: Call, target_arn: str | None, instance_id: str | None) -> str:
-        """The ARN of the target (instance or TDG) a request names, resolved for this Region."""
+    def _target(self, call: Call, target_arn: str | None, instance_id: str | None, *, listing: bool = False) -> str:
+        """The ARN of the target (instance or TDG) a request names, resolved for this Region: for a
+        listing, or (`listing` False) to claim or move numbers to."""
         if target_arn:
             parsed = parse_arn(target_arn)
             if parsed is None or parsed[2] not in ("instance", "traffic-distribution-group"):
                 raise call.invalid(f"TargetArn {target_arn} is not an instance or traffic distribution group ARN")
             if parsed[2] == "instance":
                 return self._instance(call, target_arn).arn
-            return self._tdg(call, target_arn).arn
+            tdg = self._tdg(call, target_arn)
+            if tdg.status in TDG_GONE:
+                raise ApiError("ResourceNotFoundException", f"Traffic distribution group {tdg.arn} is {tdg.status}")
+            if not listing and tdg.status in TDG_NOT_READY:
+                raise call.invalid(f"Traffic distribution group {tdg.arn} is {tdg.status}, not ACTIVE")
+            return tdg.arn
         if instance_id:
             return self._instance(call, instance_id).arn
         raise call.invalid("TargetArn or InstanceId is required")
 
     def _target_instance_id(self, call: Call, target_arn: str) -> str:
+        """The InstanceId a number on this target carries when listed from the call's Region."""
         parsed = parse_arn(target_arn)
         assert parsed is not None
         if parsed[2] == "instance":
             return parsed[3]
-        return call.state.tdgs[parsed[3]].instance_id
+        tdg = call.state.tdgs[parsed[3]]
+        home = call.state.instances.get((tdg.home_region, tdg.instance_id))
+        if home is None or call.region == tdg.home_region:
+            return tdg.instance_id
+        return home.replicas.get(call.region, tdg.instance_id)
 
     def _number(self, call: Call, ident: str) -> Number:
         number_id = ident.rsplit("/", 1)[-1] if ident.startswith("arn:") else ident
@@ -387,7 +447,7 @@ class ConnectBackend:
             "InstanceAlias": instance.alias,
             "CreatedTime": instance.created,
             "ServiceRole": (
-                f"arn:aws:iam::{instance.arn.split(':')[4]}:role/aws-service-role/"
+                f"arn:{partition_of(instance.region)}:iam::{instance.arn.split(':')[4]}:role/aws-service-role/"
                 "connect.amazonaws.com/AWSServiceRoleForAmazonConnect"
             ),
             "InstanceStatus": instance.status(self.clock()),
@@ -437,9 +497,10 @@ class ConnectBackend:
         for number in list(state.numbers.values()):
             if number.target_arn in doomed_targets:
                 self._release(state, number)
-        for other in state.instances.values():
-            if other.id == instance.id:
-                other.replica_regions.discard(instance.region)
+        for region, ident in instance.replicas.items():
+            peer = state.instances.get((region, ident))
+            if peer is not None:
+                peer.replicas.pop(instance.region, None)
         del state.instances[(instance.region, instance.id)]
         return {}
 
@@ -454,12 +515,13 @@ class ConnectBackend:
             )
         if instance.status(self.clock()) != "ACTIVE":
             raise ApiError("ResourceNotReadyException", f"Instance {instance.id} is not ACTIVE")
-        if instance.replica_regions or (replica_region, instance.id) in call.state.instances:
+        if instance.replicas or (replica_region, instance.id) in call.state.instances:
             raise ApiError("ResourceConflictException", f"Instance {instance.id} is already replicated")
         alias = p.get("ReplicaAlias") or f"{instance.alias}-replica"
+        replica_id = str(uuid.uuid4()) if self.settings.distinct_replica_ids else instance.id
         replica = Instance(
-            id=instance.id,
-            arn=connect_arn(replica_region, call.account, f"instance/{instance.id}"),
+            id=replica_id,
+            arn=connect_arn(replica_region, call.account, f"instance/{replica_id}"),
             region=replica_region,
             alias=alias,
             identity_management_type=instance.identity_management_type,
@@ -467,11 +529,13 @@ class ConnectBackend:
             outbound=instance.outbound,
             created=self.clock(),
             ready_at=self.clock(),
-            replica_regions={call.region},
+            replicas={call.region: instance.id},
         )
-        call.state.instances[(replica_region, instance.id)] = replica
-        instance.replica_regions.add(replica_region)
-        self._new_tdg(call, instance, f"{instance.alias}-default", None, is_default=True, tags={})
+        call.state.instances[(replica_region, replica_id)] = replica
+        instance.replicas[replica_region] = replica_id
+        # The default TDG takes the async delay but never fails: fail_next_async is for what a caller creates.
+        ready_at = self.clock() + self.settings.async_delay_seconds
+        self._new_tdg(call, instance, f"{instance.alias}-default", None, True, {}, (ready_at, False))
         return {"Id": replica.id, "Arn": replica.arn}
 
     # --------------------------------------------------------------------- TDGs
@@ -483,9 +547,10 @@ class ConnectBackend:
         description: str | None,
         is_default: bool,
         tags: dict[str, str],
+        outcome: tuple[float, bool],
     ) -> TrafficDistributionGroup:
         ident = str(uuid.uuid4())
-        ready_at, _ = self._async_outcome()
+        ready_at, fails = outcome
         tdg = TrafficDistributionGroup(
             id=ident,
             arn=connect_arn(instance.region, call.account, f"traffic-distribution-group/{ident}"),
@@ -495,10 +560,12 @@ class ConnectBackend:
             instance_arn=instance.arn,
             home_region=instance.region,
             is_default=is_default,
-            ready_at=ready_at,
+            status=TdgStatus.CREATION_IN_PROGRESS,
+            transition=Transition(ready_at, TdgStatus.CREATION_FAILED if fails else TdgStatus.ACTIVE),
             tags=tags,
         )
         call.state.tdgs[ident] = tdg
+        self._settle(call.state)
         return tdg
 
     def op_CreateTrafficDistributionGroup(self, call: Call) -> dict[str, Any]:
@@ -513,7 +580,8 @@ class ConnectBackend:
                 )
             if any(t.name == p["Name"] and t.instance_id == instance.id for t in call.state.tdgs.values()):
                 raise ApiError("ResourceConflictException", f"A traffic distribution group named {p['Name']} exists")
-            tdg = self._new_tdg(call, instance, p["Name"], p.get("Description"), False, dict(p.get("Tags", {})))
+            tags = dict(p.get("Tags", {}))
+            tdg = self._new_tdg(call, instance, p["Name"], p.get("Description"), False, tags, self._async_outcome())
             return {"Id": tdg.id, "Arn": tdg.arn}
 
         return self._idempotent(call, "CreateTrafficDistributionGroup", create)
@@ -524,20 +592,21 @@ class ConnectBackend:
             "Arn": tdg.arn,
             "Name": tdg.name,
             "InstanceArn": tdg.instance_arn,
-            "Status": tdg.status(self.clock()),
+            "Status": tdg.status.value,
             "IsDefault": tdg.is_default,
         }
 
     def op_ListTrafficDistributionGroups(self, call: Call) -> dict[str, Any]:
         instance_id = call.params.get("InstanceId")
-        wanted = None
+        wanted: set[str] | None = None
         if instance_id:
-            wanted = self._instance(call, instance_id, code="InvalidRequestException").id
+            instance = self._instance(call, instance_id, code="InvalidRequestException")
+            wanted = {instance.id, *instance.replicas.values()}
         tdgs = sorted(
             (
                 t
                 for t in call.state.tdgs.values()
-                if call.region in self._tdg_regions(call.state, t) and wanted in (None, t.instance_id)
+                if call.region in self._tdg_regions(call.state, t) and (wanted is None or t.instance_id in wanted)
             ),
             key=lambda t: t.id,
         )
@@ -557,6 +626,8 @@ class ConnectBackend:
         tdg = self._tdg(call, call.params["TrafficDistributionGroupId"], code="InvalidRequestException")
         if tdg.is_default:
             raise ApiError("InvalidRequestException", "The default traffic distribution group cannot be deleted")
+        if tdg.status is TdgStatus.PENDING_DELETION:
+            raise ApiError("InvalidRequestException", f"Traffic distribution group {tdg.id} is already being deleted")
         if call.state.by_target.get(tdg.arn):
             raise ApiError(
                 "ResourceInUseException",
@@ -564,8 +635,29 @@ class ConnectBackend:
                 ResourceType="TRAFFIC_DISTRIBUTION_GROUP",
                 ResourceId=tdg.id,
             )
-        del call.state.tdgs[tdg.id]
+        gone_at, fails = self._async_outcome()
+        tdg.status = TdgStatus.PENDING_DELETION
+        tdg.transition = Transition(gone_at, TdgStatus.DELETION_FAILED if fails else None)
+        self._settle(call.state)
         return {}
+
+    def set_tdg_status(self, tdg_arn: str, status: str) -> dict[str, Any]:
+        """Put a TDG in any status at once (the control API's way to reach every status)."""
+        parsed = parse_arn(tdg_arn)
+        if parsed is None or parsed[2] != "traffic-distribution-group":
+            raise ValueError(f"not a traffic distribution group ARN: {tdg_arn}")
+        try:
+            wanted = TdgStatus(status)
+        except ValueError:
+            raise ValueError(f"status must be one of {[s.value for s in TdgStatus]}, not {status!r}") from None
+        with self.lock:
+            state = self.account(parsed[1])
+            self._settle(state)
+            tdg = state.tdgs.get(parsed[3])
+            if tdg is None or tdg.arn != tdg_arn:
+                raise ValueError(f"no traffic distribution group {tdg_arn}")
+            tdg.status, tdg.transition = wanted, None
+            return self._tdg_summary(tdg)
 
     # ------------------------------------------------------------ phone numbers
     def op_SearchAvailablePhoneNumbers(self, call: Call) -> dict[str, Any]:
@@ -675,6 +767,11 @@ class ConnectBackend:
                     "InvalidParameterException",
                     "SourcePhoneNumberArn is not an AWS End User Messaging phone number ARN",
                 )
+            if parts[1] != partition_of(call.region):
+                raise ApiError(
+                    "InvalidParameterException",
+                    f"SourcePhoneNumberArn is in partition {parts[1]}, not {partition_of(call.region)}",
+                )
             if any(n.source_arn == source for n in call.state.numbers.values() if n.visible):
                 raise ApiError("InvalidParameterException", f"{source} is already imported")
             digest = int(hashlib.sha256(source.encode()).hexdigest(), 16)
@@ -730,6 +827,9 @@ class ConnectBackend:
         number.status = "IN_PROGRESS"
         number.pending = Pending("MOVE", completes_at, fails, target_arn=target_arn)
         call.state.pending.add(number.id)
+        if self.settings.hide_in_progress_moves:
+            call.state.unindex(number)
+            number.visible = False
         self._settle(call.state)
         return {"PhoneNumberId": number.id, "PhoneNumberArn": number.arn}
 
@@ -788,7 +888,7 @@ class ConnectBackend:
         p = call.params
         state = call.state
         if p.get("TargetArn") or p.get("InstanceId"):
-            target_arn = self._target(call, p.get("TargetArn"), p.get("InstanceId"))
+            target_arn = self._target(call, p.get("TargetArn"), p.get("InstanceId"), listing=True)
             ids: Iterable[str] = state.by_target.get(target_arn, [])
         else:
             arns = [i.arn for (region, _), i in state.instances.items() if region == call.region]
@@ -862,6 +962,45 @@ class ConnectBackend:
             result["NextToken"] = token
         return result
 
+    # ---------------------------------------------------------- listing changes
+    def apply_listing_change(self, account: str, change: ListingChange) -> str:
+        """Make `change` through the API's own operations, in the Region of the resource it names:
+        it completes at once unless the async settings say otherwise. Returns what happened."""
+        with self.lock:
+            state = self.account(account)
+            self._settle(state)
+            try:
+                operation, params, region = self._listing_change_call(state, change)
+                getattr(self, f"op_{operation}")(Call(state, account, region, params, _invalid))
+            except ApiError as error:
+                return f"failed: {error.code}: {error.message}"
+            return "applied"
+
+    def _listing_change_call(self, state: AccountState, change: ListingChange) -> tuple[str, dict[str, Any], str]:
+        """The operation that makes `change`, its parameters and the Region to call it in."""
+        if change.action == "claim":
+            parsed = parse_arn(str(change.target_arn))
+            if parsed is None:
+                raise _invalid(f"TargetArn {change.target_arn} is not a Connect ARN")
+            params = {"TargetArn": change.target_arn, "PhoneNumber": change.phone_number}
+            if change.description is not None:
+                params["PhoneNumberDescription"] = change.description
+            return "ClaimPhoneNumber", params, parsed[0]
+        number = state.numbers.get(str(change.phone_number_id))
+        if number is None:
+            raise ApiError("ResourceNotFoundException", f"Phone number {change.phone_number_id} not found")
+        region = number.region
+        if change.action == "release":
+            return "ReleasePhoneNumber", {"PhoneNumberId": change.phone_number_id}, region
+        if change.action == "move":
+            return (
+                "UpdatePhoneNumber",
+                {"PhoneNumberId": change.phone_number_id, "TargetArn": change.target_arn},
+                region,
+            )
+        params = {"PhoneNumberId": change.phone_number_id, "PhoneNumberDescription": change.description}
+        return "UpdatePhoneNumberMetadata", params, region
+
     # ------------------------------------------------------------- bulk seeding
     def seed_numbers(
         self,
@@ -877,7 +1016,8 @@ class ConnectBackend:
         """Claim `count` numbers to a target at once, bypassing the API (for large estates)."""
         with self.lock:
             state = self.account(account)
-            call = Call(state, account, region, {}, lambda m: ApiError("InvalidParameterException", m))
+            self._settle(state)
+            call = Call(state, account, region, {}, _invalid)
             self._target(call, target_arn, None)
             created = []
             sequence = len(state.numbers)
@@ -892,7 +1032,7 @@ class ConnectBackend:
                         break
                 description = f"Line {sequence}" if description_every and index % description_every == 0 else None
                 source = (
-                    f"arn:aws:sms-voice:{region}:{account}:phone-number/phone-{uuid.uuid4().hex}"
+                    f"arn:{partition_of(region)}:sms-voice:{region}:{account}:phone-number/phone-{uuid.uuid4().hex}"
                     if imported_every and index % imported_every == 0
                     else None
                 )
@@ -913,6 +1053,10 @@ class ConnectBackend:
             listed.extend(created)
             listed.sort()
             return created
+
+
+def _invalid(message: str) -> ApiError:
+    return ApiError("InvalidParameterException", message)
 
 
 @dataclass

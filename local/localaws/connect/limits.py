@@ -1,8 +1,10 @@
-"""Quotas, injected faults and the request log of the emulated Connect API.
+"""Quotas, injected faults, listing changes and the request log of the emulated Connect API.
 
 Quotas are token buckets per account, Region and operation (Connect's defaults: 2 requests per
-second, burst 5). Faults are rules matched per request. The log counts every request per
-operation, with throttled and faulted requests counted apart from the ones that were served.
+second, burst 5). Faults are rules matched per request. Listing changes are rules that change the
+estate just before the Nth ListPhoneNumbersV2 request naming a target (AWS listings are not
+snapshots). The log counts every request per operation, with throttled and faulted requests
+counted apart from the ones that were served.
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ class Quotas:
             return bucket.take(now)
 
 
+def names(params: dict[str, Any], target: str) -> bool:
+    """Whether a request names `target` (an instance or TDG, by ID or ARN) in any of its parameters."""
+    named = [v for v in params.values() if isinstance(v, str)]
+    return any(target == v or v.endswith("/" + target) or target.endswith("/" + v) for v in named)
+
+
 @dataclass
 class Fault:
     """Answer `error` (or only add latency) to matching requests.
@@ -103,12 +111,7 @@ class Fault:
             return False
         if self.region and self.region != region:
             return False
-        if self.target:
-            named = [str(v) for v in params.values() if isinstance(v, str)]
-            return any(
-                self.target == v or v.endswith("/" + self.target) or self.target.endswith("/" + v) for v in named
-            )
-        return True
+        return self.target is None or names(params, self.target)
 
     def fires(self) -> bool:
         self.seen += 1
@@ -152,6 +155,66 @@ class Faults:
                     if rule.error:
                         return latency, rule
         return latency, None
+
+
+LISTING_CHANGE_FIELDS = {
+    "claim": ("phone_number", "target_arn"),
+    "release": ("phone_number_id",),
+    "move": ("phone_number_id", "target_arn"),
+    "describe": ("phone_number_id",),
+}
+
+
+@dataclass
+class ListingChange:
+    """Just before the `on_call`-th ListPhoneNumbersV2 request naming `listing_target` (None: any
+    listing) is served, apply `action` in that request's account: `claim` phone_number to target_arn,
+    `release` phone_number_id, `move` phone_number_id to target_arn, `describe` (set its description)."""
+
+    on_call: int
+    action: str
+    listing_target: str | None = None
+    phone_number_id: str | None = None
+    target_arn: str | None = None
+    phone_number: str | None = None
+    description: str | None = None
+    seen: int = 0
+    outcome: str | None = None  # None until applied; then "applied" or why it could not be
+
+    def __post_init__(self) -> None:
+        if self.action not in LISTING_CHANGE_FIELDS:
+            raise ValueError(f"action must be one of {sorted(LISTING_CHANGE_FIELDS)}, not {self.action!r}")
+        missing = [name for name in LISTING_CHANGE_FIELDS[self.action] if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.action} needs {', '.join(missing)}")
+        if isinstance(self.on_call, bool) or not isinstance(self.on_call, int) or self.on_call < 1:
+            raise ValueError(f"on_call must be a whole number from 1, not {self.on_call!r}")
+
+
+class ListingChanges:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rules: list[ListingChange] = []
+
+    def reset(self) -> None:
+        with self.lock:
+            self.rules = []
+
+    def add(self, rule: ListingChange) -> None:
+        with self.lock:
+            self.rules.append(rule)
+
+    def due(self, params: dict[str, Any]) -> list[ListingChange]:
+        """The changes to apply before serving this listing request (each fires once)."""
+        with self.lock:
+            fired = []
+            for rule in self.rules:
+                if rule.outcome is not None or (rule.listing_target and not names(params, rule.listing_target)):
+                    continue
+                rule.seen += 1
+                if rule.seen == rule.on_call:
+                    fired.append(rule)
+            return fired
 
 
 @dataclass

@@ -3,6 +3,8 @@
 Routing (method + requestUri), request parsing (URI labels, query string, JSON body) and
 validation (required, type, min/max, enum, pattern) are generic over the model's shapes, so
 the emulator answers exactly the paths, names and constraints the real service documents.
+Patterns are Java regular expressions: they are compiled with `regex`, which knows Java's
+Unicode classes (`\\p{L}`, `\\p{Z}`, `\\p{N}`, `\\p{C}`) as Python's `re` does not.
 """
 
 from __future__ import annotations
@@ -14,14 +16,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import botocore.session
+import regex
 from botocore.model import OperationModel, Shape
-
-# Connect's patterns use Java classes that Python's `re` lacks.
-_JAVA_CLASSES = {
-    r"\p{L}": r"^\W\d_",
-    r"\p{Z}": r"\s",
-    r"\p{N}": r"0-9",
-}
 
 
 class ApiError(Exception):
@@ -49,14 +45,11 @@ class ParsedRequest:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _compile_pattern(raw: str) -> re.Pattern[str] | None:
-    """botocore writes patterns Java-style with doubled backslashes: unescape, then compile."""
-    pattern = raw.replace("\\\\", "\\")
-    for java, python in _JAVA_CLASSES.items():
-        pattern = pattern.replace(java, python)
+def compile_pattern(raw: str) -> regex.Pattern[str] | None:
+    """A model pattern as the service applies it; botocore writes some with doubled backslashes."""
     try:
-        return re.compile(pattern)
-    except re.error:
+        return regex.compile(raw.replace("\\\\", "\\"))
+    except regex.error:
         return None
 
 
@@ -65,20 +58,20 @@ class ConnectProtocol:
 
     def __init__(self) -> None:
         self.model = botocore.session.get_session().get_service_model("connect")
-        self._patterns: dict[str, re.Pattern[str] | None] = {}
+        self._patterns: dict[str, regex.Pattern[str] | None] = {}
         routes = []
         for name in self.model.operation_names:
             operation = self.model.operation_model(name)
             uri = operation.http["requestUri"].split("?", 1)[0]
-            regex = ""
+            path_pattern = ""
             literal = 0
             for part in re.split(r"(\{[^}]+\})", uri):
                 if part.startswith("{"):
-                    regex += "(.+)" if part.endswith("+}") else "([^/]+)"
+                    path_pattern += "(.+)" if part.endswith("+}") else "([^/]+)"
                 else:
-                    regex += re.escape(part)
+                    path_pattern += re.escape(part)
                     literal += len(part)
-            routes.append(Route(operation, operation.http["method"], re.compile(f"^{regex}$"), literal))
+            routes.append(Route(operation, operation.http["method"], re.compile(f"^{path_pattern}$"), literal))
         self._routes = sorted(routes, key=lambda r: -r.specificity)
 
     # ------------------------------------------------------------------ routing
@@ -181,7 +174,7 @@ class ConnectProtocol:
             if shape.enum and value not in shape.enum:
                 raise self.validation_error(op, f"{path} has an invalid value: {value!r}")
             if "pattern" in meta:
-                pattern = self._pattern(meta["pattern"])
+                pattern = self.pattern(meta["pattern"])
                 if pattern is not None and not pattern.fullmatch(value):
                     raise self.validation_error(op, f"{path} does not match the pattern {pattern.pattern}")
         elif kind in ("integer", "long"):
@@ -216,9 +209,9 @@ class ConnectProtocol:
         if "max" in meta and count > meta["max"]:
             raise self.validation_error(op, f"{path} must have at most {meta['max']} items")
 
-    def _pattern(self, raw: str) -> re.Pattern[str] | None:
+    def pattern(self, raw: str) -> regex.Pattern[str] | None:
         if raw not in self._patterns:
-            self._patterns[raw] = _compile_pattern(raw)
+            self._patterns[raw] = compile_pattern(raw)
         return self._patterns[raw]
 
     # ------------------------------------------------------------------ errors
@@ -239,3 +232,7 @@ class ConnectProtocol:
 
     def errors_of(self, operation: OperationModel) -> set[str]:
         return {e.name for e in operation.error_shapes}
+
+    def operation_errors(self) -> dict[str, set[str]]:
+        """Every operation of the model and the errors it can answer."""
+        return {name: self.errors_of(self.model.operation_model(name)) for name in self.model.operation_names}

@@ -1,5 +1,9 @@
 """Inventory adapter: Amazon Connect's ListInstances, ListTrafficDistributionGroups,
-ListPhoneNumbersV2 and DescribePhoneNumber, through boto3 clients it is given (one per Region).
+ListPhoneNumbersV2, DescribePhoneNumber, ListFlowAssociations and ListContactFlows, through boto3
+clients it is given (one per Region).
+
+ListFlowAssociations calls its `ResourceId` and `FlowId` "identifiers" without saying whether they are
+IDs or ARNs: both are accepted, and reduced to the ID (the last segment of an ARN).
 
 Every request (retries included) passes a `CallGate` first: a token bucket per Region and operation
 (Connect's quotas are per account, Region and API) that paces our own calls to a share of the quota
@@ -12,16 +16,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..models import Arn, MalformedSummary, PhoneNumber, Target, TargetKind
-from ..ports import Described, Discovery, OutOfTime, Presence, TargetUnavailable
+from ..ports import Described, Discovery, OutOfTime, Presence, Routing, RoutingUnavailable, TargetUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
+Client = TypeVar("Client", bound=BaseClient)
 PAGE_SIZE = 1000
 CATALOGUE_PAGE_SIZE = 10
 # TDG statuses in which the group can hold numbers and be listed. CREATION_IN_PROGRESS and
@@ -56,11 +62,14 @@ class CallGate:
         self.seconds_left = seconds_left
         self.calls = 0
 
-    def attach(self, client: ConnectClient, region: str) -> ConnectClient:
+    def attach(self, client: Client, region: str) -> Client:
+        """Every request of `client` (a client of one service, in `region`) passes the gate first."""
+        service = client.meta.service_model.service_id.hyphenize()
+
         def before_send(event_name: str, **_: Any) -> None:
             self.wait(region, event_name.rsplit(".", 1)[-1])
 
-        client.meta.events.register("before-send.connect", before_send, unique_id=f"numberwatch-call-gate-{region}")
+        client.meta.events.register(f"before-send.{service}", before_send, unique_id=f"numberwatch-gate-{region}")
         return client
 
     def wait(self, region: str, operation: str) -> None:
@@ -184,6 +193,41 @@ class ConnectInventory:
             return Described(Presence.UNKNOWN, reason=f"DescribePhoneNumber answered {exc}")
         presence = {"CLAIMED": Presence.CLAIMED, "IN_PROGRESS": Presence.IN_PROGRESS, "FAILED": Presence.FAILED}
         return Described(presence.get(status, Presence.UNKNOWN), number, reason=f"status {status}")
+
+    def routing(self, instance_arn: str) -> Routing:
+        instance = Arn.parse(instance_arn)
+        client = self.client_for(instance.region)
+        try:
+            associations = self._all(
+                client.list_flow_associations,
+                "FlowAssociationSummaryList",
+                InstanceId=instance.resource_id,
+                ResourceType="VOICE_PHONE_NUMBER",
+            )
+            flows = self._all(client.list_contact_flows, "ContactFlowSummaryList", InstanceId=instance.resource_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise RoutingUnavailable(_reason("ListFlowAssociations/ListContactFlows", exc)) from exc
+        return Routing(
+            flows={_identifier(a["ResourceId"]): _identifier(a["FlowId"]) for a in associations if a.get("FlowId")},
+            names={_identifier(f["Id"]): f["Name"] for f in flows if f.get("Id") and f.get("Name")},
+        )
+
+    @staticmethod
+    def _all(operation: Callable[..., Any], key: str, **arguments: Any) -> list[dict[str, Any]]:
+        """Every item of a paged list operation, 1,000 a page."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = operation(**arguments, MaxResults=PAGE_SIZE, **({"NextToken": token} if token else {}))
+            items += page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return items
+
+
+def _identifier(value: str) -> str:
+    """An ID, whether given as an ID or as an ARN."""
+    return value.rsplit("/", 1)[-1]
 
 
 def seconds_left_from(remaining_ms: Callable[[], int], reserve_seconds: float) -> Callable[[], float]:

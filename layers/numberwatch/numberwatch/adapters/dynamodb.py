@@ -222,7 +222,11 @@ class DynamoSnapshotStore:
         if item is None:
             return None
         return ScopeRecord(
-            account, region, bool(item["baseline_complete"]["BOOL"]), int(item.get("full_runs", {"N": "0"})["N"])
+            account,
+            region,
+            bool(item["baseline_complete"]["BOOL"]),
+            int(item.get("full_runs", {"N": "0"})["N"]),
+            int(item.get("refresh_from", {"N": "0"})["N"]),
         )
 
     def targets(self, account: str, region: str) -> dict[str, TargetRecord]:
@@ -415,6 +419,7 @@ class DynamoSnapshotStore:
                 "SK": _s("#SCOPE"),
                 "baseline_complete": {"BOOL": scope.baseline_complete},
                 "full_runs": _n(scope.full_runs),
+                "refresh_from": _n(scope.refresh_from),
             }
             return {"Put": {"TableName": self.table, "Item": item}}
         run = mutation.run
@@ -446,6 +451,11 @@ class DynamoSnapshotStore:
         }
         _optional(item, "description", number.description)
         _optional(item, "source_arn", number.source_arn)
+        _optional(item, "flow_id", number.flow_id)
+        _optional(item, "flow_name", number.flow_name)
+        _optional(item, "status", number.status)
+        if number.tags is not None:
+            item["tags"] = {"M": {key: _s(value) for key, value in number.tags}}
         if snapshot.released and mutation.expires_at is not None:
             item["expires_at"] = _n(mutation.expires_at)
         return item
@@ -461,6 +471,10 @@ class DynamoSnapshotStore:
             instance_id=item["instance_id"]["S"],
             description=_text(item, "description") or None,
             source_arn=_text(item, "source_arn") or None,
+            flow_id=_text(item, "flow_id"),
+            flow_name=_text(item, "flow_name"),
+            tags=tuple(sorted((k, v["S"]) for k, v in item["tags"]["M"].items())) if "tags" in item else None,
+            status=_text(item, "status"),
         )
         return SnapshotNumber(number, int(item["version"]["N"]), bool(item["released"]["BOOL"]))
 

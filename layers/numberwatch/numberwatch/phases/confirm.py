@@ -18,25 +18,41 @@ from ..ports import Described, Inventory, OutOfTime
 
 
 @dataclass
+class DescribeBudget:
+    """DescribePhoneNumber calls a run may make, shared by confirmation (first) and details."""
+
+    limit: int
+    calls: int = 0
+
+    def left(self) -> int:
+        return max(0, self.limit - self.calls)
+
+    def take(self) -> bool:
+        """One call, if the budget allows it."""
+        if self.calls >= self.limit:
+            return False
+        self.calls += 1
+        return True
+
+
+@dataclass
 class Confirmation:
     outcomes: dict[str, Described] = field(default_factory=dict)  # number ARN -> what Connect said
-    calls: int = 0
     stopped: bool = False  # out of time before every candidate was described
 
 
-def confirm(inventory: Inventory, candidates: Sequence[SnapshotNumber], budget: int) -> Confirmation:
+def confirm(inventory: Inventory, candidates: Sequence[SnapshotNumber], budget: DescribeBudget) -> Confirmation:
     confirmation = Confirmation()
     for known in sorted(candidates, key=lambda s: s.number.arn):
-        if confirmation.calls >= budget:
+        if not budget.take():
             break
         try:
             described = inventory.describe(known.number.arn)
         except OutOfTime:
             confirmation.stopped = True
             break
-        confirmation.calls += 1
         confirmation.outcomes[known.number.arn] = described
     waiting = len(candidates) - len(confirmation.outcomes)
     if waiting:
-        logger.info("Releases wait for confirmation", extra={"waiting": waiting, "budget": budget})
+        logger.info("Releases wait for confirmation", extra={"waiting": waiting, "budget": budget.limit})
     return confirmation

@@ -5,6 +5,10 @@ For each target, tonight's level-1 fingerprints are compared with its record; th
 read, so that `Listing.suspects` can name exactly the numbers that changed. A target's numbers are
 held only while it is listed; what is kept afterwards is proportional to its re-examined buckets.
 
+Each number gets its contact flow from its instance's associations (a TDG's, from the instance that owns
+it), read once per instance. When they cannot be read, its numbers keep their last known flow (the
+flow is `UNKNOWN_FLOW` tonight, which is never a change) and the target is named as partly observed.
+
 A record written by release 0.1 has no bucket items: its numbers are read once through the old index,
 checked against its old fingerprints (the index is eventually consistent), and compared number by
 number, so that an upgrade reports nothing that did not change.
@@ -13,15 +17,16 @@ number, so that an upgrade reports nothing that did not change.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..diff import Listing
 from ..fingerprint import BucketEntries, bucket_of, changed_buckets, entries_by_bucket, fingerprints, number_digest
 from ..legacy import legacy_fingerprints
-from ..models import PhoneNumber, Target, TargetRecord, Unobserved
+from ..models import UNKNOWN_FLOW, PhoneNumber, Target, TargetKind, TargetRecord, Unobserved
 from ..observability import logger
-from ..ports import Inventory, OutOfTime, Snapshot, TargetUnavailable
+from ..ports import Inventory, OutOfTime, Routing, RoutingUnavailable, Snapshot, TargetUnavailable
 from ..run import Deadline
 
 LEGACY_READ_ATTEMPTS = 3
@@ -31,7 +36,12 @@ LEGACY_READ_ATTEMPTS = 3
 class Observed:
     listings: list[Listing] = field(default_factory=list)
     unobserved: list[Unobserved] = field(default_factory=list)
+    partly_observed: list[Unobserved] = field(default_factory=list)  # listed, but their routing unknown
     numbers_by_target: dict[str, int] = field(default_factory=dict)
+    rotation: dict[str, list[PhoneNumber]] = field(default_factory=dict)  # Region -> numbers to describe
+    rotation_windows: dict[str, list[str]] = field(default_factory=dict)  # Region -> the buckets they are from
+    held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (country, type) -> numbers listed
+    unrouted: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... of them associated with no flow
     not_reached: int = 0
     stopped: bool = False
 
@@ -49,6 +59,7 @@ class Observer:
         self.snapshot = snapshot
         self.deadline = deadline
         self.sleep = sleep
+        self.routings: dict[str, Routing | RoutingUnavailable] = {}
         self.on_listed = on_listed  # sees each target's whole listing, while it is held (the archive)
 
     def observe(
@@ -57,8 +68,10 @@ class Observer:
         known: Mapping[str, TargetRecord],
         baseline_regions: set[str],
         verified: Mapping[str, frozenset[str]],
+        rotation: Mapping[str, list[str]],
     ) -> Observed:
-        """List every target in turn; `verified` gives, per home Region, the buckets re-read this run."""
+        """List every target in turn. Per home Region, `verified` names the buckets re-read this run and
+        `rotation` the window of buckets whose numbers are described in rotation (in that order)."""
         observed = Observed()
         for target in targets:
             if observed.stopped or self.deadline.passed():
@@ -67,6 +80,7 @@ class Observer:
                 continue
             try:
                 numbers = self.inventory.list_numbers(target)
+                routing = self._routing(target)
             except TargetUnavailable as exc:
                 logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
                 observed.unobserved.append(Unobserved(target.arn, exc.reason))
@@ -75,7 +89,21 @@ class Observer:
                 observed.stopped = True
                 observed.not_reached += 1
                 continue
+            if isinstance(routing, RoutingUnavailable):
+                observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
+                numbers = [n.routed(UNKNOWN_FLOW, None) for n in numbers]
+            else:
+                numbers = [n.routed(*routing.of(n)) for n in numbers]
             observed.numbers_by_target[target.arn] = len(numbers)
+            window = set(rotation.get(target.home_region, ()))
+            rotating = observed.rotation.setdefault(target.home_region, [])
+            baseline = target.home_region in baseline_regions
+            for number in numbers:
+                observed.held[(number.country, number.type)] += 1
+                if number.flow_id is None:
+                    observed.unrouted[(number.country, number.type)] += 1
+                if not baseline and bucket_of(number.arn) in window:
+                    rotating.append(number)
             if self.on_listed is not None:
                 self.on_listed(target, numbers)
             observed.listings.append(
@@ -84,10 +112,14 @@ class Observer:
                     known.get(target.arn),
                     len(observed.listings),
                     numbers,
-                    baseline=target.home_region in baseline_regions,
+                    baseline=baseline,
                     verified=verified.get(target.home_region, frozenset()),
                 )
             )
+        observed.rotation_windows = {region: list(window) for region, window in rotation.items()}
+        for region, numbers in observed.rotation.items():
+            order = {bucket: index for index, bucket in enumerate(rotation.get(region, ()))}
+            numbers.sort(key=lambda n: (order[bucket_of(n.arn)], n.arn))
         return observed
 
     def _listing(
@@ -122,6 +154,17 @@ class Observer:
             baseline=baseline,
             digests={b: digests[b] for b in examined if b in digests},
         )
+
+    def _routing(self, target: Target) -> Routing | RoutingUnavailable:
+        """The associations of the instance the target's numbers are routed in, read once per run."""
+        instance = target.arn if target.kind is TargetKind.INSTANCE else target.instance_arn
+        if instance not in self.routings:
+            try:
+                self.routings[instance] = self.inventory.routing(instance)
+            except RoutingUnavailable as exc:
+                logger.warning("Routing not read", extra={"instance": instance, "reason": exc.reason})
+                self.routings[instance] = exc
+        return self.routings[instance]
 
     def departed(self, records: Iterable[TargetRecord], first_order: int) -> list[Listing]:
         """Targets discovery no longer lists: every number they held departs."""

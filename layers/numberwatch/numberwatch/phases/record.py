@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..digest import build_digest
-from ..events import OutboxMessage, change_from_event
-from ..models import Change, EventType, RunStatus
+from ..digest import Night, build_digest
+from ..events import OutboxMessage, change_from_event, finding_from_event
+from ..models import Change, EventType, Finding, RunStatus
 from ..observability import logger
 from ..ports import Mutation, Outbox, PutRun, RunLog, RunRecord, StoredMessage
 from ..run import iso
@@ -26,6 +26,10 @@ RECENT_RUNS_CHECKED = 10
 
 def changes_of(messages: Sequence[StoredMessage]) -> list[Change]:
     return [change_from_event(s.message.body) for s in messages if s.message.event_type is EventType.NUMBER_CHANGE]
+
+
+def findings_of(messages: Sequence[StoredMessage]) -> list[Finding]:
+    return [finding_from_event(s.message.body) for s in messages if s.message.event_type is EventType.NUMBER_FINDING]
 
 
 @dataclass
@@ -50,7 +54,8 @@ def recover_interrupted_runs(
         recovered.records.append(
             PutRun(RunRecord(account, record.run_id, record.started_at, RunStatus.INTERRUPTED, record.summary))
         )
-        digest = build_digest(account, record.run_id, iso(record.started_at), changes_of(messages), [], [], {}, names)
+        night = Night(findings=findings_of(messages))
+        digest = build_digest(account, record.run_id, iso(record.started_at), changes_of(messages), night, names)
         if digest is not None and not any(s.message.message_id == digest.message_id for s in messages):
             recovered.digests.append(digest)
     return recovered

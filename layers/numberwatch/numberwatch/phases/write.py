@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..diff import TargetPlan
 from ..events import OutboxMessage
-from ..models import Change
+from ..models import Change, Finding
 from ..ports import DeleteTarget, Lease, Mutation, PutBucket, PutMessage, PutNumber, PutTarget
 from ..run import Deadline
 
@@ -38,7 +38,12 @@ class Writer:
         self.lease.write(self.account, self.run_id, mutations)
         self.written.extend(m.message for m in mutations if isinstance(m, PutMessage))
 
-    def apply(self, target_plan: TargetPlan, message_for: Callable[[Change], OutboxMessage]) -> bool:
+    def apply(
+        self,
+        target_plan: TargetPlan,
+        message_for: Callable[[Change], OutboxMessage],
+        finding_message: Callable[[Finding], OutboxMessage],
+    ) -> bool:
         """Write one target's plan; False when the run must stop (out of time): the target keeps its old
         record, so the next run finds the rest."""
         groups: list[list[Mutation]] = []
@@ -47,6 +52,7 @@ class Writer:
             if change is not None:
                 group.append(self.message(message_for(change)))
             groups.append(group)
+        groups.extend([self.message(finding_message(finding))] for finding in target_plan.findings)
         groups.extend([PutBucket(target_plan.target, b, entries)] for b, entries in sorted(target_plan.buckets.items()))
         record = target_plan.record
         groups.append([PutTarget(record) if record is not None else DeleteTarget(target_plan.target)])
