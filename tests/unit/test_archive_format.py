@@ -146,3 +146,16 @@ def test_a_row_is_byte_for_byte_what_json_dumps_makes_of_it() -> None:
     assert row.line() == (json.dumps(json.loads(row.line()), separators=(",", ":")) + "\n").encode()
     with pytest.raises(ValueError, match="2 values for 12 columns"):
         RUNS.line(("a", "b"))
+
+
+def test_the_enrichment_s_columns_are_archived_and_null_when_unknown() -> None:
+    target = instance("a")
+    routed = dataclasses.replace(
+        number(1, target), flow_id="f-1", flow_name="Main menu", tags=(("cost-center", "42"),), status="CLAIMED"
+    )
+    row = json.loads(inventory_line(routed, target, "t0", "r", "t1"))
+    assert (row["flow_id"], row["flow_name"], row["claim_status"], row["tags"]) == (
+        "f-1", "Main menu", "CLAIMED", {"cost-center": "42"},
+    )  # fmt: skip
+    bare = json.loads(inventory_line(number(2, target), target, "t0", "r", "t1"))
+    assert (bare["flow_id"], bare["claim_status"], bare["tags"]) == (None, None, None)

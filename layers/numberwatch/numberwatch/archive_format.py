@@ -45,7 +45,11 @@ _COMPRESSION = 1  # zlib's fastest: a night's inventory is compressed within the
 _SUMMARY_STRUCT = (
     "struct<PhoneNumberId:string,PhoneNumberArn:string,PhoneNumber:string,PhoneNumberCountryCode:string,"
     "PhoneNumberType:string,TargetArn:string,InstanceId:string,PhoneNumberDescription:string,"
-    "SourcePhoneNumberArn:string>"
+    "SourcePhoneNumberArn:string,FlowId:string,FlowName:string,Tags:map<string,string>,PhoneNumberStatus:string>"
+)
+_ACTOR_STRUCT = (
+    "struct<event_name:string,event_time:string,event_id:string,principal_arn:string,principal_type:string,"
+    "session_name:string,source_ip:string,user_agent:string>"
 )
 
 
@@ -104,15 +108,11 @@ class Table:
             raise ValueError(f"{self.name} has no column {sorted(unknown)}")
 
         def line(values: Sequence[Any]) -> bytes:
-            encoded = tuple("null" if v is None else encode(v) for encode, v in zip(encoders, values, strict=True))
+            # One C call per value and a list, nothing else per row: this runs once per number a night.
+            encoded = tuple("null" if v is None else e(v) for e, v in zip(encoders, values, strict=True))
             return (template % encoded).encode()
 
-        def text_line(values: Sequence[Any]) -> bytes:
-            # Every other column is text (the inventory's): one C call per value, nothing else per row.
-            return (template % tuple(["null" if v is None else encode_text(v) for v in values])).encode()
-
-        encode_text = encode_basestring_ascii
-        return text_line if all(e is encode_text for e in encoders) else line
+        return line
 
     def key(self, partition: Mapping[str, str], run_id: str) -> str:
         parts = "/".join(f"{name}={partition[name]}" for name in self.partitions)
@@ -151,6 +151,10 @@ INVENTORY = Table(
         Column("source_phone_number_arn", "string", "SourcePhoneNumberArn (imported numbers)"),
         Column("run_id", "string", "the run that observed it"),
         Column("observed_at", "string", "UTC start of that run (ISO 8601)"),
+        Column("flow_id", "string", "the contact flow the number is associated with (null: unrouted)"),
+        Column("flow_name", "string", "that flow's name, as Connect returned it"),
+        Column("claim_status", "string", "PhoneNumberStatus, when DescribePhoneNumber was asked that night"),
+        Column("tags", "map<string,string>", "the number's tags, when DescribePhoneNumber was asked that night"),
     ),
 )
 
@@ -173,6 +177,8 @@ CHANGES = Table(
         Column("schema_version", "bigint", "the event's schema version"),
         Column("run_id", "string", "the run that reported it"),
         Column("observed_at", "string", "UTC start of that run (ISO 8601)"),
+        Column("actor", _ACTOR_STRUCT, "who made the change, as CloudTrail recorded the call (null: not known)"),
+        Column("attribution", "string", "why the change has no actor, when it has none"),
     ),
 )
 
@@ -245,6 +251,10 @@ def inventory_lines(
                 number.instance_id or None,
                 number.description,
                 number.source_arn,
+                number.flow_id,
+                number.flow_name,
+                number.status,
+                dict(number.tags) if number.tags is not None else None,
             )
         )
         for number in numbers
@@ -269,6 +279,8 @@ def change_line(event: Mapping[str, Any]) -> bytes:
             event["schema_version"],
             event["run_id"],
             event["observed_at"],
+            event.get("actor"),
+            event.get("attribution"),
         ),
     )
 
@@ -450,12 +462,23 @@ def _duckdb_type(glue: str) -> str:
     if glue.startswith("array<") and glue.endswith(">"):
         return f"{_duckdb_type(glue[6:-1])}[]"
     if glue.startswith("map<") and glue.endswith(">"):
-        key, value = glue[4:-1].split(",", 1)
+        key, value = _top_level(glue[4:-1])
         return f"MAP({_duckdb_type(key)}, {_duckdb_type(value)})"
     if glue.startswith("struct<") and glue.endswith(">"):
-        fields = [part.split(":", 1) for part in glue[7:-1].split(",")]
+        fields = [part.split(":", 1) for part in _top_level(glue[7:-1])]
         return "STRUCT(" + ", ".join(f'"{name}" {_duckdb_type(kind)}' for name, kind in fields) + ")"
     raise ValueError(f"no DuckDB type for {glue!r}")
+
+
+def _top_level(inner: str) -> list[str]:
+    """`a:string,b:map<string,string>` split at its top-level commas only."""
+    parts, depth, start = [], 0, 0
+    for index, character in enumerate(inner):
+        depth += {"<": 1, ">": -1}.get(character, 0)
+        if character == "," and depth == 0:
+            parts.append(inner[start:index])
+            start = index + 1
+    return [*parts, inner[start:]]
 
 
 def duckdb_view(table: Table, root: str) -> str:
