@@ -13,13 +13,11 @@ class FakeArchive:
     objects: dict[str, bytes] = field(default_factory=dict)
     refuse_writes: bool = False
     refuse_reads: bool = False
-    puts: list[str] = field(default_factory=list)
 
     def put(self, key: str, body: bytes, sha256: str) -> None:
         if self.refuse_writes:
             raise ArchiveUnavailable(f"S3 refused PutObject of {key}: AccessDenied")
         assert sha256_of(body) == sha256
-        self.puts.append(key)
         if key in self.objects and self.objects[key] != body:
             raise ArchiveConflict(f"a different object is already archived at {key}")
         self.objects.setdefault(key, body)

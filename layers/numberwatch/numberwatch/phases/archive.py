@@ -53,8 +53,8 @@ from ..ports import Archive, ArchiveConflict, ArchiveMissing, ArchiveUnavailable
 from ..run import iso
 
 RECENT_RUNS_CHECKED = 10  # runs whose missing evidence a run writes (older ones: see the README)
-WALK_LIMIT = 60
-ROWS_PER_CHUNK = 5000  # manifests read back, at most, to find the newest full inventory
+WALK_LIMIT = 60  # manifests read back, at most, to find the newest full inventory
+ROWS_PER_CHUNK = 5000  # inventory rows built and compressed at a time: a few MB
 ARCHIVED_STATUSES = (RunStatus.COMPLETED, RunStatus.PARTIAL, RunStatus.INTERRUPTED)
 _ARCHIVE_ERRORS = (ArchiveUnavailable, ArchiveConflict, ArchiveMissing)
 LATE = "archived by a later run: the archive refused this run's evidence, and its inventory could not be kept"
