@@ -5,58 +5,106 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 AWSCLI_VENV := .venv-awscli
 AWSCLI := $(AWSCLI_VENV)/bin/aws
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+# A Python 3.13 venv for `sam build` (the layer's runtime): pip pinned, on PATH ahead of pyenv's shims.
+BUILD_VENV := .venv-build
+PYTHON313 ?= $(shell bash tests/e2e/python313.sh)
+EVENT ?= events/dry-run.json
+ARCH ?= arm64
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test lint typecheck validate unit integration stack bench e2e clean
+.PHONY: install run run-org test lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
+	awscli bench bench-org e2e clean
 
-$(INSTALLED): requirements-dev.txt layers/numberwatch/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+# Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
+# every hash checked. $(1): the Python, $(2): the venv, $(3): its lock.
+define hashed_venv
+	$(1) -m venv $(2)
+	$(2)/bin/pip install --quiet --require-hashes -r requirements/pip.lock
+	$(if $(3),$(2)/bin/pip install --quiet --require-hashes -r $(3))
+endef
+
+$(INSTALLED): requirements/pip.lock requirements-dev.lock
+	$(call hashed_venv,$(PYTHON),$(VENV),requirements-dev.lock)
 	touch $@
 
 # The AWS CLI pins botocore exactly, so it lives in a venv of its own.
-$(AWSCLI):
-	$(PYTHON) -m venv $(AWSCLI_VENV)
-	$(AWSCLI_VENV)/bin/pip install --quiet --upgrade pip
-	$(AWSCLI_VENV)/bin/pip install --quiet awscli==1.46.3
+$(AWSCLI): requirements/pip.lock requirements/awscli.lock
+	$(call hashed_venv,$(PYTHON),$(AWSCLI_VENV),requirements/awscli.lock)
+	touch $@
 
 # checkov has its own dependency tree too.
-CHECKOV_VENV := .venv-checkov
-CHECKOV := $(CHECKOV_VENV)/bin/checkov
-$(CHECKOV):
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
+$(CHECKOV): requirements/pip.lock requirements/checkov.lock
+	$(call hashed_venv,$(PYTHON),$(CHECKOV_VENV),requirements/checkov.lock)
+	touch $@
+
+$(BUILD_VENV)/.installed: requirements/pip.lock
+	$(call hashed_venv,$(PYTHON313),$(BUILD_VENV),)
+	touch $@
 
 install: $(INSTALLED)
+
+## The AWS CLI the README's `aws` commands mean: .venv-awscli/bin/aws.
+awscli: $(AWSCLI)
 
 ## The main job on the embedded local AWS stack: no AWS account, no Docker.
 run: $(INSTALLED)
 	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers $(BIN)/python -m localaws.walkthrough
 
+## Organization mode on the embedded local AWS stack: 3 member accounts x 2 Regions through the state machine.
+run-org: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers $(BIN)/python -m localaws.walkthrough_organization
+
 ## The whole default test suite: lint, types, template checks, unit and integration tests.
 test: $(INSTALLED) $(AWSCLI) lint typecheck validate
 	$(BIN)/pytest -m "unit or integration" tests
 
-lint: $(INSTALLED)
+lint: $(INSTALLED) locks-fresh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## Offline: fails when a lock's inputs changed without `make lock`.
+locks-fresh: $(INSTALLED)
+	$(BIN)/python .ci/locks.py --check
+
+## Regenerate the locks whose inputs changed (after adding or changing a pin), with hashes for every platform.
+lock: $(INSTALLED)
+	$(BIN)/python .ci/locks.py --uv $(BIN)/uv
+
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
+	$(BIN)/mypy .ci/locks.py
 
 validate: $(INSTALLED) $(CHECKOV)
 	$(BIN)/sam validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
-	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/cfn-lint template.yaml member-role.yaml
+	$(CHECKOV) --file template.yaml --file member-role.yaml --framework cloudformation --compact --quiet --skip-download
 
 unit: $(INSTALLED)
 	$(BIN)/pytest -m unit tests
 
 integration: $(INSTALLED) $(AWSCLI)
 	$(BIN)/pytest -m integration tests
+
+## `sam build` for ARCH (arm64, or x86_64 for sam local invoke) with Python 3.13, every download
+## checked against the layer's lock (SAM fetches wheels for the target platform one by one, unpinned:
+## pip takes their hashes from the lock as constraints). Never from SAM's cache: SAM 1.170 reuses a
+## layer's cached dependencies across architectures (x86_64 wheels in an arm64 build).
+build: $(INSTALLED) $(BUILD_VENV)/.installed
+	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" PIP_REQUIRE_HASHES=1 \
+	  PIP_CONSTRAINT="$(CURDIR)/layers/numberwatch/requirements.txt" \
+	  $(BIN)/sam build --no-cached --parameter-overrides Architecture=$(ARCH)
+
+## The handler in-process with EVENT (default events/dry-run.json) against `make stack` on
+## 127.0.0.1:4566, or a seeded stack of its own when none runs there. No Docker.
+invoke: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers $(BIN)/python -m localaws.invoke $(EVENT)
+
+## The same through `sam local invoke` in Docker (prepares the daemon, an image and a network; minutes the first time).
+sam-invoke: $(INSTALLED)
+	bash tests/e2e/sam_invoke.sh $(EVENT)
 
 ## The e2e tier: sam build + sam local invoke against the local stack (Docker; several minutes).
 e2e: $(INSTALLED)
@@ -65,13 +113,19 @@ e2e: $(INSTALLED)
 ## The benchmark: 1,000 to 100,000 numbers, three nights, ours against the naive baseline
 ## (figures only; writes benchmarks/results/). SIZES=1000,10000 for a shorter run.
 bench: $(INSTALLED)
-	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r benchmarks/requirements.lock
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run $(if $(SIZES),--sizes $(SIZES),)
 
-## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the demo estate;
-## a non-loopback HOST also needs ALLOW_NON_LOOPBACK=1).
+## Organization mode: one account's Regions before and after they ran in parallel, a small organization
+## through the state machine, and the model of 200 accounts (writes benchmarks/results/organization.*).
+bench-org: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers:. $(BIN)/python -m benchmarks.organization $(if $(ACCOUNTS),--accounts $(ACCOUNTS),)
+
+## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the
+## demo estate; a HOST other than loopback needs ALLOW_NON_LOOPBACK=1).
 stack: $(INSTALLED)
-	PYTHONPATH=local $(BIN)/python -m localaws --host $${HOST:-127.0.0.1} --port $${PORT:-4566} $(if $(SEED),--seed-demo,) $(if $(ALLOW_NON_LOOPBACK),--allow-non-loopback,)
+	PYTHONPATH=local $(BIN)/python -m localaws --host $${HOST:-127.0.0.1} --port $${PORT:-4566} \
+	  $(if $(SEED),--seed-demo,) $(if $(ALLOW_NON_LOOPBACK),--allow-non-loopback,)
 
 clean:
-	rm -rf $(VENV) $(AWSCLI_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AWSCLI_VENV) $(CHECKOV_VENV) $(BUILD_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

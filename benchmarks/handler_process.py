@@ -28,9 +28,9 @@ from localaws.lambda_runtime import LambdaContext
 INDEX_KEYS = ("GSI1PK", "GSI2PK", "GSI3PK")
 
 
-def _wire_json(item: Any) -> str:
-    """An item as DynamoDB's JSON wire format carries it (binary attributes in base64)."""
-    return json.dumps(item, default=lambda value: base64.b64encode(value).decode())
+def wire_size(item: Any) -> int:
+    """Bytes of an item as DynamoDB's JSON wire carries it (binary attributes in base64)."""
+    return len(json.dumps(item, default=lambda value: base64.b64encode(value).decode()))
 
 
 def _write_units(request: dict[str, Any], transactional: bool) -> int:
@@ -39,7 +39,7 @@ def _write_units(request: dict[str, Any], transactional: bool) -> int:
     item = request.get("Put", {}).get("Item") or request.get("PutRequest", {}).get("Item") or request.get("Item")
     if item is None:
         return 2 if transactional else 1
-    kilobytes = max(1, -(-len(_wire_json(item)) // 1024))
+    kilobytes = max(1, -(-wire_size(item) // 1024))
     indexes = sum(1 for key in INDEX_KEYS if key in item)
     return kilobytes * (1 + indexes) * (2 if transactional else 1)
 
@@ -63,7 +63,7 @@ def dynamodb_stats(log: AwsCallLog) -> dict[str, Any]:
         else:
             items = []
         read_items[op] = read_items.get(op, 0) + len(items)
-        read_bytes += sum(len(_wire_json(i)) for i in items)
+        read_bytes += sum(wire_size(i) for i in items)
         if op == "TransactWriteItems":
             written = [i for i in call.params["TransactItems"] if "ConditionCheck" not in i]
         elif op == "BatchWriteItem":
@@ -73,7 +73,7 @@ def dynamodb_stats(log: AwsCallLog) -> dict[str, Any]:
         else:
             written = []
         written_items[op] = written_items.get(op, 0) + len(written)
-        written_bytes += sum(len(_wire_json(w)) for w in written)
+        written_bytes += sum(wire_size(w) for w in written)
         write_units += sum(_write_units(w, transactional=op == "TransactWriteItems") for w in written)
     return {
         "calls": calls,

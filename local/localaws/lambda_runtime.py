@@ -1,6 +1,10 @@
 """Deploy the template's table, topic and archive bucket into the local stack, and run the real handler as Lambda
 would: the template's Handler and CodeUri, the layer on the path, the template's environment, a
 fresh import per cold start.
+
+Tests deploy under random names, so that each starts clean; `make invoke` and `make sam-invoke`
+deploy under the names env.json gives the function (`deploy_as_env_json`), idempotently, so that
+the in-process handler and the one `sam local invoke` runs share one table and topic.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,10 +24,21 @@ from typing import Any
 
 import boto3
 
-from .template import ROOT, function_environment, parameter_defaults, resolve, resource, table_definition
+from .template import ROOT, function_environment, parameter_defaults, resolve, resolve_all, resource, table_definition
 
 FUNCTION = "ScanNumbersFunction"
 ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ENV_JSON = ROOT / "env.json"
+# What a client of the local stack needs besides AWS_ENDPOINT_URL: dummy credentials (never a real
+# account's), a Region, and no account-based endpoints (botocore >= 1.44 would resolve them).
+CLIENT_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
 PEOPLE_FILTER = resource("AlertEmailSubscription")["Properties"]["FilterPolicy"]
 
 
@@ -42,6 +58,14 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000)
+
+
+def use_local_stack(endpoint_url: str) -> None:
+    """Point this process's SDK at the local stack with dummy credentials: a profile or session
+    token from the shell would otherwise win over them, and real credentials have no business here."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update({**CLIENT_ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint_url})
 
 
 @contextmanager
@@ -74,6 +98,34 @@ def cold_start(env: dict[str, str]) -> ModuleType:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return module
+
+
+class FunctionHost:
+    """One deployed function as Lambda runs it when something (Step Functions) invokes it: cold-started
+    on the first invocation, then warm. One invocation at a time: Lambda would run concurrent ones in
+    containers of their own (processes), and in one process Powertools' metrics are shared."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self._lock = threading.Lock()
+        self._module: ModuleType | None = None
+        # Each invocation's event and duration in seconds (Lambda's REPORT line), waiting left out.
+        self.durations: list[tuple[Any, float]] = []
+
+    @property
+    def invocations(self) -> int:
+        return len(self.durations)
+
+    def invoke(self, event: Any) -> Any:
+        with self._lock:
+            if self._module is None:
+                self._module = cold_start(self.env)
+            started = time.perf_counter()
+            try:
+                with environment(self.env):
+                    return self._module.lambda_handler(event, LambdaContext())
+            finally:
+                self.durations.append((event, time.perf_counter() - started))
 
 
 @dataclass
@@ -139,17 +191,28 @@ def create_archive_bucket() -> str:
     return bucket
 
 
-def deploy(regions: str = "us-east-1,us-west-2", **refs: Any) -> Deployment:
+def deploy(
+    regions: str = "us-east-1,us-west-2", table: str | None = None, topic: str | None = None, **refs: Any
+) -> Deployment:
+    """The table (from the template's key schema) and topic, each under its name if given (kept if it
+    exists), else a random one; an SQS subscriber for machines and one behind the email filter."""
     dynamodb, sns, sqs = boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
-    table = f"numbers-{uuid.uuid4().hex[:8]}"
-    dynamodb.create_table(TableName=table, **table_definition())
-    topic_arn = sns.create_topic(Name=f"numbers-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    table = table or f"numbers-{uuid.uuid4().hex[:8]}"
+    try:
+        dynamodb.describe_table(TableName=table)
+    except dynamodb.exceptions.ResourceNotFoundException:
+        dynamodb.create_table(TableName=table, **table_definition())
+    topic = topic or f"numbers-{uuid.uuid4().hex[:8]}"
+    topic_arn = sns.create_topic(Name=topic)["TopicArn"]  # CreateTopic returns the existing one
+    subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
     queues = {}
-    for name, policy in (("machines", None), ("people", PEOPLE_FILTER)):
-        url = sqs.create_queue(QueueName=f"{name}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    people = resolve_all(PEOPLE_FILTER, {**parameter_defaults(), **refs})
+    for name, policy in (("machines", None), ("people", people)):
+        url = sqs.create_queue(QueueName=f"{topic}-{name}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         attributes = {"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageAttributes"} if policy else {}
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+        if arn not in subscribed:
+            sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
         queues[name] = url
     archive_bucket = create_archive_bucket()
     env = function_environment(
@@ -158,10 +221,24 @@ def deploy(regions: str = "us-east-1,us-west-2", **refs: Any) -> Deployment:
             "SnapshotTable": table,
             "NumberTopic": topic_arn,
             "ArchiveBucket": archive_bucket,
-            "AWS::Region": "us-east-1",
+            "AWS::Region": REGION,
             "ScanRegions": regions,
             **refs,
         },
     )
     env.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="ConnectNumberWatch")
     return Deployment(table, topic_arn, queues["machines"], queues["people"], env, archive_bucket)
+
+
+def env_json() -> dict[str, str]:
+    """The function's variables in env.json, what `sam local invoke --env-vars env.json` sets."""
+    variables: dict[str, str] = json.loads(ENV_JSON.read_text())[FUNCTION]
+    return variables
+
+
+def deploy_as_env_json() -> Deployment:
+    """The table and topic env.json names (idempotent), as `make invoke` and `make sam-invoke` use them."""
+    variables = env_json()
+    return deploy(
+        regions=variables["SCAN_REGIONS"], table=variables["TABLE_NAME"], topic=variables["TOPIC_ARN"].split(":")[-1]
+    )

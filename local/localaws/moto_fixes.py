@@ -11,6 +11,8 @@ roll back on failure: a 99-item transaction against a table of a few thousand it
 seconds, and a baseline of 100,000 numbers would take hours. This version keeps DynamoDB's
 semantics (all conditions checked first, all or nothing, cancellation reasons in order) with an
 undo log of the items it touches instead.
+
+STS refuses to assume a role that does not exist or whose external id does not match (`sts_trust`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.utilities.docker_utilities import DockerModel
 
-from . import consistency, dynamodb_index
+from . import consistency, dynamodb_index, sts_trust
 
 _applied = False
 
@@ -125,4 +127,5 @@ def apply() -> None:
         DockerModel.docker_client = property(_no_docker)  # type: ignore[assignment,method-assign]
         dynamodb_index.apply()
         consistency.apply()
+        sts_trust.apply()
         _applied = True

@@ -6,6 +6,9 @@ scan (the baseline), changes the estate through the Connect API (claims 3 number
 moves 1 from an instance to a TDG, edits 1 description), runs the scan again, and shows what a
 user gets: the digest email as it would read, the events an SQS subscriber received, the run
 summary.
+
+It speaks the digest's language throughout: phone numbers as E.164 numbers, targets by their
+Connect names (an instance's alias, a TDG's name), never by ARN or by the seeding code's keys.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -21,17 +23,10 @@ from typing import Any
 import boto3
 
 from .control import StackControl
-from .demo import HOME_REGION, seed_demo_estate
-from .lambda_runtime import Deployment, LambdaContext, deploy
+from .demo import HOME_REGION, DemoEstate, seed_demo_estate
+from .lambda_runtime import Deployment, LambdaContext, deploy, use_local_stack
 from .stack import LocalStack
 
-ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_REGION": HOME_REGION,
-    "AWS_DEFAULT_REGION": HOME_REGION,
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-}
 QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 
@@ -50,6 +45,28 @@ def show_summary(summary: dict[str, Any]) -> None:
     print(json.dumps(shown, indent=2))
 
 
+def connect_names(estate: DemoEstate) -> dict[str, str]:
+    """Target ARN -> its name in Connect (instance alias, TDG name): the names the digest uses."""
+    names = {}
+    for arn in estate.targets.values():
+        region, resource = arn.split(":")[3], arn.split(":")[5]
+        connect = boto3.client("connect", region_name=region)
+        if resource.startswith("instance/"):
+            names[arn] = connect.describe_instance(InstanceId=arn)["Instance"]["InstanceAlias"]
+        else:
+            described = connect.describe_traffic_distribution_group(TrafficDistributionGroupId=arn)
+            names[arn] = described["TrafficDistributionGroup"]["Name"]
+    return names
+
+
+def phone_number(number: dict[str, str]) -> str:
+    """The E.164 number of one the estate claimed (the estate keeps ids and ARNs)."""
+    connect = boto3.client("connect", region_name=number["region"])
+    summary = connect.describe_phone_number(PhoneNumberId=number["id"])["ClaimedPhoneNumberSummary"]
+    e164: str = summary["PhoneNumber"]
+    return e164
+
+
 def emails(stack: StackControl, deployment: Deployment) -> list[tuple[str, str]]:
     """(subject, text) of what the email subscription would receive, as SNS would render it."""
     topic = next(t for t in stack.moto_data()["sns"]["Topic"] if t["arn"] == deployment.topic_arn)
@@ -60,18 +77,14 @@ def emails(stack: StackControl, deployment: Deployment) -> list[tuple[str, str]]
     return rendered
 
 
-def main() -> int:
-    started = time.monotonic()
-    os.environ.update(ENVIRONMENT)
-    heading("1. The local AWS stack: moto + the Connect emulator on one loopback endpoint")
-    stack_server = LocalStack(port=0).start()
-    os.environ["AWS_ENDPOINT_URL"] = stack_server.endpoint_url
-    print(f"AWS_ENDPOINT_URL={stack_server.endpoint_url}")
-    control = StackControl(stack_server.endpoint_url)
+def walk(endpoint_url: str) -> None:
+    control = StackControl(endpoint_url)
 
     heading("2. The demo estate, seeded through the public Connect API")
-    estate = seed_demo_estate(stack_server.endpoint_url)
-    print(estate.summary())
+    estate = seed_demo_estate(endpoint_url)
+    names = connect_names(estate)
+    name = {key: names[arn] for key, arn in estate.targets.items()}
+    print(f"{estate.total()} numbers: " + ", ".join(f"{name[key]} {len(v)}" for key, v in estate.numbers.items()))
     print("Connect's default quota (2 requests/s, burst 5) applies to the scan from here on.")
 
     heading("3. Deploy the template's table and topic; run the scan: the baseline")
@@ -93,16 +106,17 @@ def main() -> int:
         connect.claim_phone_number(
             TargetArn=primary, PhoneNumber=offer["PhoneNumber"], PhoneNumberDescription="New line"
         )
-        print(f"claimed  {offer['PhoneNumber']} to primary")
+        print(f"claimed  {offer['PhoneNumber']} on {name['primary']}")
     for victim in estate.numbers["branch"][:2]:
+        released = phone_number(victim)
         connect.release_phone_number(PhoneNumberId=victim["id"])
-        print(f"released {victim['arn']}")
+        print(f"released {released} from {name['branch']}")
     mover = estate.numbers["primary"][10]
     connect.update_phone_number(PhoneNumberId=mover["id"], TargetArn=estate.targets["global-tdg"])
-    print(f"moved    {mover['arn']} from primary to global-tdg")
+    print(f"moved    {phone_number(mover)} from {name['primary']} to {name['global-tdg']}")
     edited = estate.numbers["primary"][11]
     connect.update_phone_number_metadata(PhoneNumberId=edited["id"], PhoneNumberDescription="Billing hotline")
-    print(f"edited   {edited['arn']}: description 'Billing hotline'")
+    print(f"edited   {phone_number(edited)} on {name['primary']}: description 'Billing hotline'")
 
     heading("5. The next night's scan")
     summary = run_scan(deployment)
@@ -116,14 +130,27 @@ def main() -> int:
     for message in deployment.received(deployment.machines_queue):
         body = message["body"]
         if body["event_type"] == "NUMBER_CHANGE":
+            target = names.get(body["target_arn"], body["target_arn"])
             print(
-                f"{body['change_type']:<8} {body['phone_number']:<14} event_id={body['event_id']} "
-                f"changed_fields={body['changed_fields']} attributes={message['attributes']}"
+                f"{body['change_type']:<8} {body['phone_number']:<14} {target}  event_id={body['event_id']} "
+                f"changed_fields={body['changed_fields']} "
+                f"attributes={message['attributes']}"
             )
         else:
             print(f"{body['event_type']:<8} counts={body.get('counts')}")
+
+
+def main() -> int:
+    started = time.monotonic()
+    heading("1. The local AWS stack: moto + the Connect emulator on one loopback endpoint")
+    stack_server = LocalStack(port=0).start()
+    use_local_stack(stack_server.endpoint_url)
+    print(f"AWS_ENDPOINT_URL={stack_server.endpoint_url}")
+    try:
+        walk(stack_server.endpoint_url)
+    finally:
+        stack_server.stop()
     print(f"\nDone in {time.monotonic() - started:.0f} s. Run `make test` for the whole test suite.")
-    stack_server.stop()
     return 0
 
 

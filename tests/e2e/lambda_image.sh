@@ -1,29 +1,53 @@
 #!/usr/bin/env bash
 # A Lambda-compatible Python 3.13 base image, built here because no registry is reachable:
-# a Debian bookworm rootfs (debootstrap), this machine's Python 3.13 (pyenv, built on the same
-# Debian release), awslambdaric from PyPI, and the official image's entrypoint contract
-# (/lambda-entrypoint.sh, /var/runtime/bootstrap, /var/task). Tagged as our own image, passed to
-# `sam local invoke --invoke-image`, so it never shadows public.ecr.aws/lambda/python.
+# a Debian bookworm rootfs (debootstrap, every package checked against Debian's archive keyring),
+# this machine's Python 3.13 (built on the same Debian release), awslambdaric installed from its
+# lock with every hash checked, and the official image's entrypoint contract (/lambda-entrypoint.sh,
+# /var/runtime/bootstrap, /var/task). Passed to `sam local invoke --invoke-image`, so it never
+# shadows public.ecr.aws/lambda/python.
+#
+# The tag is a digest of what the image is made from (this script, the lock, the Python version),
+# so a changed input means a new tag and a rebuild: an image is never trusted by its tag alone.
+#
+#   lambda_image.sh          build the image unless its tag exists; print the tag (stdout)
+#   lambda_image.sh --tag    print the tag only
 set -euo pipefail
-TAG="${1:-connect-number-watch/lambda-python:3.13-local}"
-if docker image inspect "$TAG" >/dev/null 2>&1; then
-  echo "image $TAG is there"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+LOCK="$HERE/lambda-image.lock"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+MIRROR=http://deb.debian.org/debian
+PYTHON313="$(bash "$HERE/python313.sh")"
+DIGEST="$({ cat "$0" "$LOCK"; "$PYTHON313" --version; } | sha256sum | cut -c1-16)"
+TAG="connect-number-watch/lambda-python:3.13-$DIGEST"
+if [ "${1:-}" = "--tag" ]; then
+  echo "$TAG"
   exit 0
 fi
-PYTHON_PREFIX="$(PYENV_VERSION=3.13.0 pyenv prefix)"
+if docker image inspect "$TAG" >/dev/null 2>&1; then
+  echo "image $TAG is there" >&2
+  echo "$TAG"
+  exit 0
+fi
+if [ ! -s "$KEYRING" ]; then
+  echo "$KEYRING is missing: apt-get install debian-archive-keyring" >&2
+  exit 1
+fi
+PYTHON_PREFIX="$(dirname "$(dirname "$PYTHON313")")"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 ROOTFS="$WORK/rootfs"
-echo "debootstrap bookworm into $ROOTFS"
-debootstrap --variant=minbase --include=ca-certificates,libexpat1,libssl3,zlib1g,libffi8,libsqlite3-0,libbz2-1.0,liblzma5,libreadline8,libncursesw6 \
-  bookworm "$ROOTFS" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log"; exit 1; }
+echo "debootstrap bookworm into $ROOTFS (signatures checked against $KEYRING)" >&2
+debootstrap --variant=minbase --keyring="$KEYRING" --force-check-gpg \
+  --include=ca-certificates,libexpat1,libssl3,zlib1g,libffi8,libsqlite3-0,libbz2-1.0,liblzma5,libreadline8,libncursesw6 \
+  bookworm "$ROOTFS" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
+grep -q "Valid Release signature" "$WORK/debootstrap.log" || { echo "debootstrap checked no signature" >&2; exit 1; }
 mkdir -p "$ROOTFS$PYTHON_PREFIX" "$ROOTFS/var/lang/bin" "$ROOTFS/var/runtime" "$ROOTFS/var/task" "$ROOTFS/opt"
 cp -a "$PYTHON_PREFIX/." "$ROOTFS$PYTHON_PREFIX/"
 ln -sf "$PYTHON_PREFIX/bin/python3.13" "$ROOTFS/var/lang/bin/python3.13"
 ln -sf "$PYTHON_PREFIX/bin/python3.13" "$ROOTFS/var/lang/bin/python3"
 ln -sf "$PYTHON_PREFIX/bin/python3.13" "$ROOTFS/var/lang/bin/python"
 cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
-"$PYTHON_PREFIX/bin/python3.13" -m pip install --quiet --target "$ROOTFS/var/runtime" awslambdaric==3.1.1
+"$PYTHON313" -m pip install --quiet --require-hashes --only-binary=:all: --target "$ROOTFS/var/runtime" -r "$LOCK" >&2
 cat >"$ROOTFS/var/runtime/bootstrap" <<'BOOT'
 #!/bin/sh
 export PYTHONPATH="/var/runtime:/opt/python:/opt/python/lib/python3.13/site-packages:${PYTHONPATH:-}"
@@ -50,4 +74,5 @@ tar -C "$ROOTFS" -c . | docker import \
   --change 'WORKDIR /var/task' \
   --change 'ENTRYPOINT ["/lambda-entrypoint.sh"]' \
   - "$TAG" >/dev/null
-echo "built $TAG"
+echo "built $TAG" >&2
+echo "$TAG"

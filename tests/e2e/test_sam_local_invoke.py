@@ -37,6 +37,12 @@ def e2e_stack() -> Iterator[LocalStack]:
         stack.stop()
 
 
+def dummy_credentials_only() -> dict[str, str]:
+    """SAM passes the shell's credentials into the container, and a profile named in the environment
+    wins over the test's dummy keys: leave the profile out."""
+    return {name: value for name, value in os.environ.items() if name not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
+
+
 def sam_local_invoke(deployment: Deployment, stack: LocalStack, tmp_path: Path, event: str) -> dict[str, Any]:
     env_file = tmp_path / "env.json"
     variables = {k: deployment.env[k] for k in ("TABLE_NAME", "TOPIC_ARN", "SCAN_REGIONS", "ARCHIVE_BUCKET")}
@@ -52,7 +58,7 @@ def sam_local_invoke(deployment: Deployment, stack: LocalStack, tmp_path: Path, 
             "--skip-pull-image",
             "--parameter-overrides", "Architecture=x86_64",
         ],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=dummy_credentials_only(),
     )  # fmt: skip
     print(f"\n--- sam local invoke -e events/{event}: exit {completed.returncode}")
     print(completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else completed.stderr[-3000:])

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from localaws.control import ControlRefused, StackControl
 from localaws.demo import REPLICA_REGION, create_instance
+from localaws.organization import as_account
 
 ACCOUNT = "123456789012"
 
@@ -280,6 +281,8 @@ def test_contact_flow_associations(stack: StackControl, instance: dict[str, str]
 
 
 def test_state_is_per_account_including_assumed_roles(stack: StackControl, instance: dict[str, str]) -> None:
+    # The role must exist in its account: the stack's STS refuses roles that do not (as AWS does)
+    as_account(boto3.client("iam"), "210987654321").create_role(RoleName="scanner", AssumeRolePolicyDocument="{}")
     credentials = boto3.client("sts").assume_role(
         RoleArn="arn:aws:iam::210987654321:role/scanner", RoleSessionName="scan"
     )["Credentials"]

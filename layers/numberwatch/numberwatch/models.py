@@ -60,6 +60,7 @@ class EventType(StrEnum):
     DIGEST = "DIGEST"
     BASELINE = "BASELINE"
     SUSPECTED_MASS_RELEASE = "SUSPECTED_MASS_RELEASE"
+    ORGANIZATION_DIGEST = "ORGANIZATION_DIGEST"
 
 
 # Messages for people: the email subscription lets these through and nothing else.

@@ -40,3 +40,10 @@ def record_run(summary: RunSummary) -> None:
         failed = summary.archive.status is ArchiveStatus.FAILED
         metrics.add_metric(name="ArchiveFailures", unit=count, value=int(failed))
     metrics.add_metric(name="SuccessfulRun", unit=count, value=1)
+
+
+def record_organization_run(accounts_scanned: int, accounts_not_observed: int) -> None:
+    """The organization run's own figures (each account's scan records its own run): an account whose
+    role is missing or whose scan failed has no run of its own to tell operators."""
+    metrics.add_metric(name="AccountsScanned", unit=MetricUnit.Count, value=accounts_scanned)
+    metrics.add_metric(name="AccountsNotObserved", unit=MetricUnit.Count, value=accounts_not_observed)

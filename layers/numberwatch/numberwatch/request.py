@@ -1,4 +1,5 @@
-"""The incoming event, parsed into a ScanRequest or refused with a message naming each problem."""
+"""The incoming event, parsed into a ScanRequest (or, from the organization state machine, one of its
+three steps' requests, told apart by `source`) or refused with a message naming each problem."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from aws_lambda_powertools.utilities.parser import parse
 from pydantic import ValidationError
 
 from .models import ScanRequest
+from .organization import AccountScanRequest, OrganizationDigestRequest, OrganizationPlanRequest
+
+OrganizationRequest = OrganizationPlanRequest | AccountScanRequest | OrganizationDigestRequest
+ORGANIZATION_STEPS: dict[str, type[OrganizationRequest]] = {
+    "organization-plan": OrganizationPlanRequest,
+    "organization-account": AccountScanRequest,
+    "organization-digest": OrganizationDigestRequest,
+}
 
 
 class InvalidScanRequest(ValueError):
@@ -15,8 +24,17 @@ class InvalidScanRequest(ValueError):
 
 
 def parse_scan_request(event: Any) -> ScanRequest:
+    request = parse_request(event)
+    if not isinstance(request, ScanRequest):
+        raise InvalidScanRequest(f"invalid scan request: source {request.source!r} is a step of the organization run")
+    return request
+
+
+def parse_request(event: Any) -> ScanRequest | OrganizationRequest:
+    source = event.get("source") if isinstance(event, dict) else None
+    model: type[ScanRequest | OrganizationRequest] = ORGANIZATION_STEPS.get(str(source), ScanRequest)
     try:
-        request: ScanRequest = parse(event=event, model=ScanRequest)
+        request: ScanRequest | OrganizationRequest = parse(event=event, model=model)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()

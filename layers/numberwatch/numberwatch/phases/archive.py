@@ -15,6 +15,7 @@ summary says so, `ArchiveFailures` alarms, and the next run writes what is missi
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -77,11 +78,17 @@ class ArchiveSession:
     unavailable: str | None = None  # why the archive could not be read: nothing is written this run
     notes: list[str] = field(default_factory=list)
     buffers: dict[str, JsonLinesGzip] = field(default_factory=dict)  # Region -> inventory rows
+    # The observer lists Regions in threads of their own; a buffer takes one target's rows at a time.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def on_listed(self, target: Target, numbers: Sequence[PhoneNumber]) -> None:
         """The observer's hook: a target's listing, streamed into its Regions' inventory buffers."""
         if self.unavailable is not None or not self.collect_inventory:
             return
+        with self._lock:
+            self._stream(target, numbers)
+
+    def _stream(self, target: Target, numbers: Sequence[PhoneNumber]) -> None:
         by_region: dict[str, list[PhoneNumber]] = {}
         # A target's numbers are in its home Region: no number's ARN is parsed for them.
         home_region, home = target.home_region, _number_arn_prefix(target)

@@ -9,6 +9,11 @@ Each number gets its contact flow from its instance's associations (a TDG's, fro
 it), read once per instance. When they cannot be read, its numbers keep their last known flow (the
 flow is `UNKNOWN_FLOW` tonight, which is never a change) and the target is named as partly observed.
 
+Regions are listed in parallel, one thread per Region (each Region has its own Connect quota, and
+the call gate paces each Region and API on its own), so a run takes as long as its slowest Region.
+A listing's `order` is assigned when it completes, so that of two listings showing the same number
+the one that finished later is still the newer truth.
+
 A record written by release 0.1 has no bucket items: its numbers are read once through the old index,
 checked against its old fingerprints (the index is eventually consistent), and compared number by
 number, so that an upgrade reports nothing that did not change.
@@ -16,9 +21,11 @@ number, so that an upgrade reports nothing that did not change.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..diff import Listing
@@ -70,52 +77,73 @@ class Observer:
         verified: Mapping[str, frozenset[str]],
         rotation: Mapping[str, list[str]],
     ) -> Observed:
-        """List every target in turn. Per home Region, `verified` names the buckets re-read this run and
-        `rotation` the window of buckets whose numbers are described in rotation (in that order)."""
+        """List every target, the Regions in parallel. Per home Region, `verified` names the buckets re-read
+        this run and `rotation` the window of buckets whose numbers are described in rotation (in that order)."""
         observed = Observed()
+        lock = threading.Lock()
+        by_region: dict[str, list[Target]] = {}
         for target in targets:
-            if observed.stopped or self.deadline.passed():
-                observed.stopped = True
-                observed.not_reached += 1
-                continue
-            try:
-                numbers = self.inventory.list_numbers(target)
-                routing = self._routing(target)
-            except TargetUnavailable as exc:
-                logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
-                observed.unobserved.append(Unobserved(target.arn, exc.reason))
-                continue
-            except OutOfTime:
-                observed.stopped = True
-                observed.not_reached += 1
-                continue
-            if isinstance(routing, RoutingUnavailable):
-                observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
-                numbers = [n.routed(UNKNOWN_FLOW, None) for n in numbers]
-            else:
-                numbers = [n.routed(*routing.of(n)) for n in numbers]
-            observed.numbers_by_target[target.arn] = len(numbers)
-            window = set(rotation.get(target.home_region, ()))
-            rotating = observed.rotation.setdefault(target.home_region, [])
-            baseline = target.home_region in baseline_regions
-            for number in numbers:
-                observed.held[(number.country, number.type)] += 1
-                if number.flow_id is None:
-                    observed.unrouted[(number.country, number.type)] += 1
-                if not baseline and bucket_of(number.arn) in window:
-                    rotating.append(number)
-            if self.on_listed is not None:
-                self.on_listed(target, numbers)
-            observed.listings.append(
-                self._listing(
+            by_region.setdefault(target.home_region, []).append(target)
+            observed.rotation.setdefault(target.home_region, [])
+
+        def observe_region(region_targets: Sequence[Target]) -> None:
+            for target in region_targets:
+                if observed.stopped or self.deadline.passed():
+                    with lock:
+                        observed.stopped = True
+                        observed.not_reached += 1
+                    continue
+                try:
+                    numbers = self.inventory.list_numbers(target)
+                    routing = self._routing(target)
+                except TargetUnavailable as exc:
+                    logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
+                    with lock:
+                        observed.unobserved.append(Unobserved(target.arn, exc.reason))
+                    continue
+                except OutOfTime:
+                    with lock:
+                        observed.stopped = True
+                        observed.not_reached += 1
+                    continue
+                with lock:
+                    order = len(observed.numbers_by_target)
+                    observed.numbers_by_target[target.arn] = len(numbers)
+                    if isinstance(routing, RoutingUnavailable):
+                        observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
+                if isinstance(routing, RoutingUnavailable):
+                    numbers = [n.routed(UNKNOWN_FLOW, None) for n in numbers]
+                else:
+                    numbers = [n.routed(*routing.of(n)) for n in numbers]
+                window = set(rotation.get(target.home_region, ()))
+                baseline = target.home_region in baseline_regions
+                held: Counter[tuple[str, str]] = Counter()
+                unrouted: Counter[tuple[str, str]] = Counter()
+                for number in numbers:
+                    held[(number.country, number.type)] += 1
+                    if number.flow_id is None:
+                        unrouted[(number.country, number.type)] += 1
+                    if not baseline and bucket_of(number.arn) in window:
+                        observed.rotation[target.home_region].append(number)  # this Region's thread only
+                if self.on_listed is not None:
+                    self.on_listed(target, numbers)  # from this Region's thread: the hook is thread-safe
+                listing = self._listing(
                     target,
                     known.get(target.arn),
-                    len(observed.listings),
+                    order,
                     numbers,
                     baseline=baseline,
                     verified=verified.get(target.home_region, frozenset()),
                 )
-            )
+                with lock:
+                    observed.held += held
+                    observed.unrouted += unrouted
+                    observed.listings.append(listing)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(by_region)), thread_name_prefix="observe") as pool:
+            for future in [pool.submit(observe_region, group) for group in by_region.values()]:
+                future.result()
+        observed.listings.sort(key=lambda listing: listing.order)
         observed.rotation_windows = {region: list(window) for region, window in rotation.items()}
         for region, numbers in observed.rotation.items():
             order = {bucket: index for index, bucket in enumerate(rotation.get(region, ()))}
