@@ -30,6 +30,17 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return [action] if isinstance(action, str) else list(action)
 
 
+def _unconditional(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Statements, with those granted under a condition (`Fn::If`) taken in either case."""
+    found = []
+    for statement in statements:
+        if "Fn::If" in statement:
+            found += [s for s in statement["Fn::If"][1:] if "Effect" in s]
+        else:
+            found.append(statement)
+    return found
+
+
 def _function_role_statements() -> list[dict[str, Any]]:
     """Every statement granted to the function's role: its inline policies and any policy resource naming it."""
     found = [
@@ -38,7 +49,7 @@ def _function_role_statements() -> list[dict[str, Any]]:
     for r in template()["Resources"].values():
         if r["Type"] == "AWS::IAM::RolePolicy" and r["Properties"]["RoleName"] == {"Ref": "ScanFunctionRole"}:
             found += r["Properties"]["PolicyDocument"]["Statement"]
-    return found
+    return _unconditional(found)
 
 
 def test_the_archive_bucket_is_locked_versioned_encrypted_private_logged_and_retained() -> None:
