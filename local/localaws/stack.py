@@ -1,8 +1,9 @@
 """The local AWS stack: moto's server app and our Connect emulator behind one loopback endpoint.
 
 Requests are routed by the service their SigV4 credential scope names, through one allow-list
-(`SERVED_SERVICES`): `connect` goes to the emulator, the AWS services the project uses go to
-moto, and every other service (Batch, ECS, EC2, moto's Lambda execution, ...) is refused. The
+(`SERVED_SERVICES`): `connect` goes to the emulator, `cloudtrail` to the stack's own LookupEvents
+(answered from the emulator's record of its calls), the AWS services the project uses go to moto,
+and every other service (Batch, ECS, EC2, moto's Lambda execution, ...) is refused. The
 control APIs (`/local-stack/` here, `/connect-emulator/`, moto's `/moto-api/`) answer loopback
 clients only; see `guard` for the rest of what the stack refuses. boto3 reaches the stack through
 `AWS_ENDPOINT_URL`. Lambda `Invoke` of a function deployed here runs its handler in-process
@@ -41,7 +42,7 @@ MOTO_CONTROL_PREFIX = "/moto-api"
 class Answerer(enum.Enum):
     MOTO = "moto"
     CONNECT_EMULATOR = "the Connect emulator"
-    NOT_BUILT_YET = "the stack itself (not built yet)"
+    CLOUDTRAIL = "the stack's CloudTrail (LookupEvents, from the Connect emulator's record)"
     LAMBDA_IN_PROCESS = "the stack itself, running a deployed function's handler in-process"
 
 
@@ -59,7 +60,7 @@ SERVED_SERVICES: Mapping[str, Answerer] = {
     "states": Answerer.MOTO,  # Step Functions
     "iam": Answerer.MOTO,
     "cloudformation": Answerer.MOTO,  # stack outputs
-    "cloudtrail": Answerer.NOT_BUILT_YET,  # LookupEvents, answered by the stack
+    "cloudtrail": Answerer.CLOUDTRAIL,
     "lambda": Answerer.LAMBDA_IN_PROCESS,  # Invoke, answered in-process by the stack, never in a container
 }
 
@@ -107,9 +108,11 @@ class LocalStackApp:
             return guard.Refusal(403, "ServiceNotServed", message).answer(environ, start_response)
         if answerer is Answerer.CONNECT_EMULATOR:
             return self.connect(environ, start_response)
-        if answerer is Answerer.LAMBDA_IN_PROCESS and self.lambdas.handles(environ):
-            return self.lambdas(environ, start_response)
-        if answerer in (Answerer.NOT_BUILT_YET, Answerer.LAMBDA_IN_PROCESS):
+        if answerer is Answerer.CLOUDTRAIL:
+            return self.connect.cloudtrail(environ, start_response)
+        if answerer is Answerer.LAMBDA_IN_PROCESS:
+            if self.lambdas.handles(environ):
+                return self.lambdas(environ, start_response)
             message = f"{service!r} is to be answered by {answerer.value}, never by moto"
             return guard.Refusal(501, "NotImplemented", message).answer(environ, start_response)
         return self._moto(environ, start_response)
