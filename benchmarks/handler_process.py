@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.archive import s3_stats
 from localaws.aws_calls import AwsCallLog
 from localaws.lambda_runtime import LambdaContext
 
@@ -108,6 +109,7 @@ def measured(env_path: str, night: Callable[[dict[str, str]], dict[str, Any]]) -
         peak_rss_mb=after.ru_maxrss / 1024,
         dynamodb=dynamodb_stats(log),
         sns=sns_stats(log),
+        s3=s3_stats(log),
     )
     print("BENCH " + json.dumps(result))
     return 0

@@ -30,6 +30,7 @@ from typing import Any
 
 import boto3
 
+from benchmarks.archive import archive_section
 from localaws.demo import create_instance
 from localaws.lambda_runtime import deploy
 
@@ -477,6 +478,7 @@ def markdown(report: dict[str, Any]) -> str:
         if row["night"] != "baseline":
             config = row["changed"] * 30 * PRICE["aws_config_item"]
             lines.append(f"| {row['size']:,} | {row['night']} | {row['ours']['cost'] * 30:.4f} | {config:.2f} |")
+    lines += archive_section(report["rows"])
     imports = report["imports"]
     runs = ", ".join(f"{r:.0f}" for r in imports["runs_ms"])
     lines += [

@@ -1,4 +1,4 @@
-"""Deploy the template's table and topic into the local stack, and run the real handler as Lambda
+"""Deploy the template's table, topic and archive bucket into the local stack, and run the real handler as Lambda
 would: the template's Handler and CodeUri, the layer on the path, the template's environment, a
 fresh import per cold start.
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from .template import ROOT, function_environment, parameter_defaults, resolve_all, resource, table_definition
+from .template import ROOT, function_environment, parameter_defaults, resolve, resolve_all, resource, table_definition
 
 FUNCTION = "ScanNumbersFunction"
 ACCOUNT = "123456789012"
@@ -130,7 +130,7 @@ class FunctionHost:
 
 @dataclass
 class Deployment:
-    """The stack's table and topic in the local stack, with two SQS subscribers:
+    """The stack's table, topic and archive bucket in the local stack, with two SQS subscribers:
     `machines` gets everything, `people` only what the email subscription's filter lets through."""
 
     table: str
@@ -138,6 +138,7 @@ class Deployment:
     machines_queue: str
     people_queue: str
     env: dict[str, str]
+    archive_bucket: str = ""
 
     def invoke(self, event: dict[str, Any], context: LambdaContext | None = None, **overrides: str) -> dict[str, Any]:
         env = {**self.env, **overrides}
@@ -172,6 +173,24 @@ class Deployment:
         return [item for page in pages for item in page["Items"]]
 
 
+def create_archive_bucket() -> str:
+    """The template's archive bucket: Object Lock with the template's default mode and retention, versioned."""
+    s3 = boto3.client("s3")
+    bucket = f"evidence-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    lock = resource("ArchiveBucket")["Properties"]["ObjectLockConfiguration"]
+    defaults = parameter_defaults()
+    retention = {
+        "Mode": resolve(lock["Rule"]["DefaultRetention"]["Mode"], defaults),
+        "Days": int(resolve(lock["Rule"]["DefaultRetention"]["Days"], defaults)),
+    }
+    s3.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": retention}},  # type: ignore[typeddict-item]
+    )
+    return bucket
+
+
 def deploy(
     regions: str = "us-east-1,us-west-2", table: str | None = None, topic: str | None = None, **refs: Any
 ) -> Deployment:
@@ -195,12 +214,20 @@ def deploy(
         if arn not in subscribed:
             sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
         queues[name] = url
+    archive_bucket = create_archive_bucket()
     env = function_environment(
         FUNCTION,
-        {"SnapshotTable": table, "NumberTopic": topic_arn, "AWS::Region": REGION, "ScanRegions": regions, **refs},
+        {
+            "SnapshotTable": table,
+            "NumberTopic": topic_arn,
+            "ArchiveBucket": archive_bucket,
+            "AWS::Region": REGION,
+            "ScanRegions": regions,
+            **refs,
+        },
     )
     env.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="ConnectNumberWatch")
-    return Deployment(table, topic_arn, queues["machines"], queues["people"], env)
+    return Deployment(table, topic_arn, queues["machines"], queues["people"], env, archive_bucket)
 
 
 def env_json() -> dict[str, str]:

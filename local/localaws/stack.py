@@ -26,7 +26,7 @@ from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import dynamodb_index, guard, moto_fixes
+from . import dynamodb_index, guard, moto_fixes, object_lock
 from .connect.app import CONTROL_PREFIX as CONNECT_CONTROL_PREFIX
 from .connect.app import ConnectEmulator
 from .consistency import CONSISTENCY
@@ -75,6 +75,7 @@ class LocalStackApp:
 
     def __init__(self, max_request_bytes: int = guard.MAX_REQUEST_BYTES) -> None:
         moto_fixes.apply()
+        object_lock.apply()
         self.connect = ConnectEmulator()
         self.lambdas = LambdaService()
         default_user_config["stepfunctions"]["execute_state_machine"] = True

@@ -394,7 +394,8 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     }
     assert bounds == {"DescribeCallsPerRun": ("Number", 300, 0, 5000), "FullVerificationRuns": ("Number", 30, 1, 365)}
     resolved = function_environment(
-        "ScanNumbersFunction", {"SnapshotTable": "t", "NumberTopic": "arn", "AWS::Region": "us-east-1"}
+        "ScanNumbersFunction",
+        {"SnapshotTable": "t", "NumberTopic": "arn", "ArchiveBucket": "b", "AWS::Region": "us-east-1"},
     )
     assert (resolved["DESCRIBE_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"], resolved["ALERT_EMAIL"]) == (
         "300", "30", "",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import RunStatus, RunSummary
+from .models import ArchiveStatus, RunStatus, RunSummary
 from .ports import Subscription
 
 logger = Logger()
@@ -36,6 +36,9 @@ def record_run(summary: RunSummary) -> None:
     if summary.alert_subscription is not None:
         missing = summary.alert_subscription != Subscription.CONFIRMED.value
         metrics.add_metric(name="AlertSubscriptionMissing", unit=count, value=int(missing))
+    if summary.archive is not None:
+        failed = summary.archive.status is ArchiveStatus.FAILED
+        metrics.add_metric(name="ArchiveFailures", unit=count, value=int(failed))
     metrics.add_metric(name="SuccessfulRun", unit=count, value=1)
 
 

@@ -96,6 +96,10 @@ class Settings(BaseModel):
     # Who made each change: CloudTrail LookupEvents, at this pace per Region (its quota: 2 a second).
     cloudtrail_lookup: bool = Field(default=True, alias="CLOUDTRAIL_LOOKUP")
     cloudtrail_requests_per_second: float = Field(default=1.0, alias="CLOUDTRAIL_REQUESTS_PER_SECOND", gt=0, le=2)
+    # The evidence archive's bucket (empty: no archive).
+    archive_bucket: str | None = Field(
+        default=None, alias="ARCHIVE_BUCKET", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    )
     # The people's email subscription, checked every run (empty: none configured).
     alert_email: str | None = Field(default=None, alias="ALERT_EMAIL", pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -133,6 +137,8 @@ class Settings(BaseModel):
             object.__setattr__(self, "alert_email", None)
         if self.member_external_id == "":
             object.__setattr__(self, "member_external_id", None)
+        if self.archive_bucket == "":
+            object.__setattr__(self, "archive_bucket", None)
         return self
 
     @property

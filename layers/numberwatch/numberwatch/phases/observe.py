@@ -60,12 +60,14 @@ class Observer:
         snapshot: Snapshot,
         deadline: Deadline,
         sleep: Callable[[float], None] = time.sleep,
+        on_listed: Callable[[Target, list[PhoneNumber]], None] | None = None,
     ) -> None:
         self.inventory = inventory
         self.snapshot = snapshot
         self.deadline = deadline
         self.sleep = sleep
         self.routings: dict[str, Routing | RoutingUnavailable] = {}
+        self.on_listed = on_listed  # sees each target's whole listing, while it is held (the archive)
 
     def observe(
         self,
@@ -123,6 +125,8 @@ class Observer:
                         unrouted[(number.country, number.type)] += 1
                     if not baseline and bucket_of(number.arn) in window:
                         observed.rotation[target.home_region].append(number)  # this Region's thread only
+                if self.on_listed is not None:
+                    self.on_listed(target, numbers)  # from this Region's thread: the hook is thread-safe
                 listing = self._listing(
                     target,
                     known.get(target.arn),
