@@ -15,8 +15,8 @@ ARCH ?= arm64
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
-	awscli bench bench-million e2e clean
+.PHONY: install run run-org test lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
+	awscli bench bench-million bench-org e2e clean
 
 # Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
 # every hash checked. $(1): the Python, $(2): the venv, $(3): its lock.
@@ -53,6 +53,10 @@ awscli: $(AWSCLI)
 run: $(INSTALLED)
 	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers $(BIN)/python -m localaws.walkthrough
 
+## Organization mode on the embedded local AWS stack: 3 member accounts x 2 Regions through the state machine.
+run-org: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers $(BIN)/python -m localaws.walkthrough_organization
+
 ## The whole default test suite: lint, types, template checks, unit and integration tests.
 test: $(INSTALLED) $(AWSCLI) lint typecheck validate
 	$(BIN)/pytest -m "unit or integration" tests
@@ -75,8 +79,8 @@ typecheck: $(INSTALLED)
 
 validate: $(INSTALLED) $(CHECKOV)
 	$(BIN)/sam validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
-	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/cfn-lint template.yaml member-role.yaml
+	$(CHECKOV) --file template.yaml --file member-role.yaml --framework cloudformation --compact --quiet --skip-download
 
 unit: $(INSTALLED)
 	$(BIN)/pytest -m unit tests
@@ -117,6 +121,11 @@ bench: $(INSTALLED)
 bench-million: $(INSTALLED)
 	$(BIN)/pip install --quiet --require-hashes -r benchmarks/requirements.lock
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run --million
+
+## Organization mode: one account's Regions before and after they ran in parallel, a small organization
+## through the state machine, and the model of 200 accounts (writes benchmarks/results/organization.*).
+bench-org: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers:. $(BIN)/python -m benchmarks.organization $(if $(ACCOUNTS),--accounts $(ACCOUNTS),)
 
 ## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the
 ## demo estate; a HOST other than loopback needs ALLOW_NON_LOOPBACK=1).

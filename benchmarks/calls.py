@@ -182,6 +182,13 @@ class CallCounter:
         session.events.register("provide-client-params", self._request)
         session.events.register("after-call", self._response)
 
+    def clear(self) -> None:
+        """Start counting afresh (the hooks stay installed)."""
+        with self.lock:
+            self.dynamodb = DynamoDBCounts()
+            self.calls, self.sns_messages, self.described = {}, 0, Counter()
+            self.s3_put_sizes, self.hook_cpu_seconds = [], 0.0
+
     def _request(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         started = time.thread_time()
         service, operation = model.service_model.service_name, model.name
@@ -218,6 +225,7 @@ class CallCounter:
                 "calls": dict(self.calls.get("s3", Counter())),
                 "put_sizes": self.s3_put_sizes,
                 "bytes_written": sum(self.s3_put_sizes),
+                "requests": sum(self.calls.get("s3", Counter()).values()),
             },
             "counter_cpu_seconds": self.hook_cpu_seconds,
         }

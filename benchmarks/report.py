@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.archive import archive_section, monthly_cost
 from benchmarks.costs import (
     NIGHTS_A_MONTH,
     PRICE,
@@ -135,9 +136,9 @@ def bill(report: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         f" alarms {fixed['alarms']:.2f}, dashboard {fixed['dashboards']:.2f} (free among an account's first 3),"
         f" schedule and traces {fixed['schedule_and_traces']:.4f}).",
         "",
-        "| numbers | month of | runs $ | table + backups + logs kept $ | total $ a month | AWS Config $ a month"
-        " | baseline once: ours $ / AWS Config $ |",
-        "|---:|---|---:|---:|---:|---:|---|",
+        "| numbers | month of | runs $ | table + backups + logs kept $ | evidence archive $ | total $ a month"
+        " | AWS Config $ a month | baseline once: ours $ / AWS Config $ |",
+        "|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     figures: dict[str, Any] = {"fixed": fixed, "sizes": {}}
     for size in sizes:
@@ -150,16 +151,19 @@ def bill(report: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
                 row["ours"]["table"]["bytes"], per_night, row["ours"].get("log_bytes", 0), deployment
             )
             runs = row["ours"]["cost"]["total"] * NIGHTS_A_MONTH
-            total = fixed["total"] + runs + storage["total"]
+            s3 = row["ours"].get("s3")
+            archive = monthly_cost(s3)["total"] if s3 and s3["requests"] else 0.0
+            total = fixed["total"] + runs + storage["total"] + archive
             config = aws_config_monthly(row["changed"])
             figures["sizes"].setdefault(str(size), {})[label] = {
-                "runs": runs, "storage": storage, "total": total, "aws_config": config,
+                "runs": runs, "storage": storage, "archive": archive, "total": total, "aws_config": config,
             }  # fmt: skip
             cells = [
                 f"{size:,}",
                 label,
                 f"{runs:.4f}",
                 f"{storage['total']:.4f}",
+                f"{archive:.4f}",
                 f"**{total:.2f}**",
                 f"{config:.2f}",
                 f"{baseline['ours']['cost']['total']:.4f} / {size * PRICE['aws_config_item']:.2f}",
@@ -263,6 +267,7 @@ def markdown(report: dict[str, Any], million: dict[str, Any] | None) -> tuple[st
         "## The whole bill",
         "",
         *bill_lines,
+        *archive_section(report["rows"]),
         "",
         "## The rotation of descriptions",
         "",

@@ -1,13 +1,16 @@
-"""Lambda entry point of the nightly scan: parse the event, run one scan, return its summary."""
+"""Lambda entry point of the nightly scan: parse the event, run one scan (or one step of the
+organization run), return its summary."""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING, Any
 
-from numberwatch.dependencies import build_scan_service
-from numberwatch.observability import logger, metrics, record_run, traced
-from numberwatch.request import parse_scan_request
+from numberwatch.dependencies import build_organization_service, build_scan_service
+from numberwatch.models import ScanRequest
+from numberwatch.observability import logger, metrics, record_organization_run, record_run, traced
+from numberwatch.organization import AccountScanRequest, OrganizationPlanRequest
+from numberwatch.request import parse_request
 from numberwatch.run import RunContext
 from numberwatch.settings import Settings
 
@@ -23,11 +26,24 @@ SETTINGS = Settings.from_environment(os.environ)
 @traced
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(context.aws_request_id)
-    request = parse_scan_request(event)
-    service = build_scan_service(SETTINGS, context.get_remaining_time_in_millis)
-    summary = service.run(
-        request, RunContext(run_id=context.aws_request_id, remaining_ms=context.get_remaining_time_in_millis)
-    )
-    record_run(summary)
-    logger.info("Run finished", extra={"summary": summary.model_dump(mode="json", exclude={"preview"})})
-    return summary.model_dump(mode="json")
+    request = parse_request(event)
+    remaining_ms = context.get_remaining_time_in_millis
+    if isinstance(request, ScanRequest):
+        service = build_scan_service(SETTINGS, remaining_ms)
+        summary = service.run(request, RunContext(run_id=context.aws_request_id, remaining_ms=remaining_ms))
+        record_run(summary)
+        logger.info("Run finished", extra={"summary": summary.model_dump(mode="json", exclude={"preview"})})
+        return summary.model_dump(mode="json")
+    organization = build_organization_service(SETTINGS, remaining_ms)
+    if isinstance(request, OrganizationPlanRequest):
+        return organization.plan(request).model_dump(mode="json")
+    if isinstance(request, AccountScanRequest):
+        scan = organization.scan_account(request, RunContext(run_id=request.org_run_id, remaining_ms=remaining_ms))
+        if scan.summary is not None:
+            record_run(scan.summary)
+        logger.info("Account scanned", extra={"outcome": scan.outcome.model_dump(mode="json")})
+        return scan.outcome.model_dump(mode="json")
+    result = organization.send_digest(request, RunContext(run_id=request.org_run_id, remaining_ms=remaining_ms))
+    record_organization_run(len(request.outcomes), sum(1 for o in request.outcomes if not o.observed))
+    logger.info("Organization run finished", extra={"summary": result})
+    return result

@@ -40,8 +40,8 @@ class StackControl:
         return json.loads(body) if body else None
 
     def reset(self) -> None:
-        """Forget everything: the emulator's state, quotas, faults and log, moto's state, and the
-        stack's consistency mode (strongly consistent again)."""
+        """Forget everything: the emulator's state, quotas, faults, log and CloudTrail events, moto's
+        state, and the stack's consistency mode (strongly consistent again)."""
         self._request("POST", "/connect-emulator/reset", {})
         self._request("POST", "/moto-api/reset", {})
         self._request("POST", "/local-stack/reset", {})
@@ -105,11 +105,15 @@ class StackControl:
         target_arn: str | None = None,
         phone_number: str | None = None,
         description: str | None = None,
+        tags: dict[str, str] | None = None,
+        recorded: bool = True,
     ) -> None:
         """Just before the `on_call`-th ListPhoneNumbersV2 request naming `listing_target` (an instance
         or TDG ARN or ID; None: any listing), apply `action` in that request's account: `claim`
         (phone_number, E.164, to target_arn), `release` (phone_number_id), `move` (phone_number_id to
-        target_arn) or `describe` (set phone_number_id's description)."""
+        target_arn), `describe` (set phone_number_id's description) or `tag` (phone_number_id with
+        tags). CloudTrail records it as an API call of the IAM user `listing-change`, unless
+        `recorded` is false."""
         rule = {
             "on_call": on_call,
             "action": action,
@@ -118,6 +122,8 @@ class StackControl:
             "target_arn": target_arn,
             "phone_number": phone_number,
             "description": description,
+            "tags": tags,
+            "recorded": recorded,
         }
         self._request("POST", "/connect-emulator/listing-changes", rule)
 
@@ -127,6 +133,32 @@ class StackControl:
 
     def clear_listing_changes(self) -> None:
         self._request("DELETE", "/connect-emulator/listing-changes")
+
+    def console_change(
+        self,
+        action: str,
+        *,
+        account: str | None = None,
+        phone_number_id: str | None = None,
+        target_arn: str | None = None,
+        phone_number: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Change the estate now as the admin website can, leaving no CloudTrail record: `claim`,
+        `release`, `move`, `describe` or `tag`, as `add_listing_change` names them (in moto's default
+        account unless `account` says otherwise). Returns the operation made, its Region and answer."""
+        change = {
+            "action": action,
+            "phone_number_id": phone_number_id,
+            "target_arn": target_arn,
+            "phone_number": phone_number,
+            "description": description,
+            "tags": tags,
+            **({"account": account} if account is not None else {}),
+        }
+        result: dict[str, Any] = self._request("POST", "/connect-emulator/console", change)
+        return result
 
     def set_tdg_status(self, tdg_arn: str, status: str) -> dict[str, Any]:
         """Put a TDG in any status (CREATION_IN_PROGRESS, ACTIVE, CREATION_FAILED, PENDING_DELETION,

@@ -1,4 +1,4 @@
-"""Deploy the template's table and topic into the local stack, and run the real handler as Lambda
+"""Deploy the template's table, topic and archive bucket into the local stack, and run the real handler as Lambda
 would: the template's Handler and CodeUri, the layer on the path, the template's environment, a
 fresh import per cold start.
 
@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from .template import ROOT, function_environment, resource, table_definition
+from .template import ROOT, function_environment, parameter_defaults, resolve, resolve_all, resource, table_definition
 
 FUNCTION = "ScanNumbersFunction"
 ACCOUNT = "123456789012"
@@ -99,9 +100,37 @@ def cold_start(env: dict[str, str]) -> ModuleType:
     return module
 
 
+class FunctionHost:
+    """One deployed function as Lambda runs it when something (Step Functions) invokes it: cold-started
+    on the first invocation, then warm. One invocation at a time: Lambda would run concurrent ones in
+    containers of their own (processes), and in one process Powertools' metrics are shared."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self._lock = threading.Lock()
+        self._module: ModuleType | None = None
+        # Each invocation's event and duration in seconds (Lambda's REPORT line), waiting left out.
+        self.durations: list[tuple[Any, float]] = []
+
+    @property
+    def invocations(self) -> int:
+        return len(self.durations)
+
+    def invoke(self, event: Any) -> Any:
+        with self._lock:
+            if self._module is None:
+                self._module = cold_start(self.env)
+            started = time.perf_counter()
+            try:
+                with environment(self.env):
+                    return self._module.lambda_handler(event, LambdaContext())
+            finally:
+                self.durations.append((event, time.perf_counter() - started))
+
+
 @dataclass
 class Deployment:
-    """The stack's table and topic in the local stack, with two SQS subscribers:
+    """The stack's table, topic and archive bucket in the local stack, with two SQS subscribers:
     `machines` gets everything, `people` only what the email subscription's filter lets through."""
 
     table: str
@@ -109,6 +138,7 @@ class Deployment:
     machines_queue: str
     people_queue: str
     env: dict[str, str]
+    archive_bucket: str = ""
 
     def invoke(self, event: dict[str, Any], context: LambdaContext | None = None, **overrides: str) -> dict[str, Any]:
         env = {**self.env, **overrides}
@@ -143,6 +173,24 @@ class Deployment:
         return [item for page in pages for item in page["Items"]]
 
 
+def create_archive_bucket() -> str:
+    """The template's archive bucket: Object Lock with the template's default mode and retention, versioned."""
+    s3 = boto3.client("s3")
+    bucket = f"evidence-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    lock = resource("ArchiveBucket")["Properties"]["ObjectLockConfiguration"]
+    defaults = parameter_defaults()
+    retention = {
+        "Mode": resolve(lock["Rule"]["DefaultRetention"]["Mode"], defaults),
+        "Days": int(resolve(lock["Rule"]["DefaultRetention"]["Days"], defaults)),
+    }
+    s3.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": retention}},  # type: ignore[typeddict-item]
+    )
+    return bucket
+
+
 def deploy(
     regions: str = "us-east-1,us-west-2", table: str | None = None, topic: str | None = None, **refs: Any
 ) -> Deployment:
@@ -158,19 +206,28 @@ def deploy(
     topic_arn = sns.create_topic(Name=topic)["TopicArn"]  # CreateTopic returns the existing one
     subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
     queues = {}
-    for name, policy in (("machines", None), ("people", PEOPLE_FILTER)):
+    people = resolve_all(PEOPLE_FILTER, {**parameter_defaults(), **refs})
+    for name, policy in (("machines", None), ("people", people)):
         url = sqs.create_queue(QueueName=f"{topic}-{name}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         attributes = {"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageAttributes"} if policy else {}
         if arn not in subscribed:
             sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
         queues[name] = url
+    archive_bucket = create_archive_bucket()
     env = function_environment(
         FUNCTION,
-        {"SnapshotTable": table, "NumberTopic": topic_arn, "AWS::Region": REGION, "ScanRegions": regions, **refs},
+        {
+            "SnapshotTable": table,
+            "NumberTopic": topic_arn,
+            "ArchiveBucket": archive_bucket,
+            "AWS::Region": REGION,
+            "ScanRegions": regions,
+            **refs,
+        },
     )
     env.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="ConnectNumberWatch")
-    return Deployment(table, topic_arn, queues["machines"], queues["people"], env)
+    return Deployment(table, topic_arn, queues["machines"], queues["people"], env, archive_bucket)
 
 
 def env_json() -> dict[str, str]:

@@ -15,6 +15,8 @@ undo log of the items it touches instead.
 moto 5.2 also builds every item attribute by attribute, summing the sizes of all the attributes
 already set at each one to enforce the 400 KB limit: half the stack's time for a transaction of 99
 numbers. Items are built at once here, checked against the same limit once.
+
+STS refuses to assume a role that does not exist or whose external id does not match (`sts_trust`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize
 from moto.utilities.docker_utilities import DockerModel
 
-from . import consistency, dynamodb_index
+from . import consistency, dynamodb_index, sts_trust
 
 _applied = False
 
@@ -145,4 +147,5 @@ def apply() -> None:
         DockerModel.docker_client = property(_no_docker)  # type: ignore[assignment,method-assign]
         dynamodb_index.apply()
         consistency.apply()
+        sts_trust.apply()
         _applied = True

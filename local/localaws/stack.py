@@ -1,11 +1,14 @@
 """The local AWS stack: moto's server app and our Connect emulator behind one loopback endpoint.
 
 Requests are routed by the service their SigV4 credential scope names, through one allow-list
-(`SERVED_SERVICES`): `connect` goes to the emulator, the AWS services the project uses go to
-moto, and every other service (Batch, ECS, EC2, moto's Lambda execution, ...) is refused. The
+(`SERVED_SERVICES`): `connect` goes to the emulator, `cloudtrail` to the stack's own LookupEvents
+(answered from the emulator's record of its calls), the AWS services the project uses go to moto,
+and every other service (Batch, ECS, EC2, moto's Lambda execution, ...) is refused. The
 control APIs (`/local-stack/` here, `/connect-emulator/`, moto's `/moto-api/`) answer loopback
 clients only; see `guard` for the rest of what the stack refuses. boto3 reaches the stack through
-`AWS_ENDPOINT_URL`.
+`AWS_ENDPOINT_URL`. Lambda `Invoke` of a function deployed here runs its handler in-process
+(`lambda_service`). Step Functions executes state machines (moto's States Language interpreter),
+whose tasks call back into this stack at `localhost:$MOTO_PORT`.
 """
 
 from __future__ import annotations
@@ -13,18 +16,21 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import dynamodb_index, guard, moto_fixes
+from . import dynamodb_index, guard, moto_fixes, object_lock
 from .connect.app import CONTROL_PREFIX as CONNECT_CONTROL_PREFIX
 from .connect.app import ConnectEmulator
 from .consistency import CONSISTENCY
+from .lambda_service import LambdaService
 from .wsgi import StartResponse, credential_scope
 
 DEFAULT_HOST = "127.0.0.1"
@@ -36,7 +42,8 @@ MOTO_CONTROL_PREFIX = "/moto-api"
 class Answerer(enum.Enum):
     MOTO = "moto"
     CONNECT_EMULATOR = "the Connect emulator"
-    NOT_BUILT_YET = "the stack itself (not built yet)"
+    CLOUDTRAIL = "the stack's CloudTrail (LookupEvents, from the Connect emulator's record)"
+    LAMBDA_IN_PROCESS = "the stack itself, running a deployed function's handler in-process"
 
 
 # Every AWS service the local stack serves, by SigV4 signing name. Anything else is refused: moto
@@ -53,8 +60,8 @@ SERVED_SERVICES: Mapping[str, Answerer] = {
     "states": Answerer.MOTO,  # Step Functions
     "iam": Answerer.MOTO,
     "cloudformation": Answerer.MOTO,  # stack outputs
-    "cloudtrail": Answerer.NOT_BUILT_YET,  # LookupEvents, answered by the stack
-    "lambda": Answerer.NOT_BUILT_YET,  # Invoke, answered in-process by the stack, never in a container
+    "cloudtrail": Answerer.CLOUDTRAIL,
+    "lambda": Answerer.LAMBDA_IN_PROCESS,  # Invoke, answered in-process by the stack, never in a container
 }
 
 
@@ -68,7 +75,10 @@ class LocalStackApp:
 
     def __init__(self, max_request_bytes: int = guard.MAX_REQUEST_BYTES) -> None:
         moto_fixes.apply()
+        object_lock.apply()
         self.connect = ConnectEmulator()
+        self.lambdas = LambdaService()
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.max_request_bytes = max_request_bytes
 
@@ -98,7 +108,11 @@ class LocalStackApp:
             return guard.Refusal(403, "ServiceNotServed", message).answer(environ, start_response)
         if answerer is Answerer.CONNECT_EMULATOR:
             return self.connect(environ, start_response)
-        if answerer is Answerer.NOT_BUILT_YET:
+        if answerer is Answerer.CLOUDTRAIL:
+            return self.connect.cloudtrail(environ, start_response)
+        if answerer is Answerer.LAMBDA_IN_PROCESS:
+            if self.lambdas.handles(environ):
+                return self.lambdas(environ, start_response)
             message = f"{service!r} is to be answered by {answerer.value}, never by moto"
             return guard.Refusal(501, "NotImplemented", message).answer(environ, start_response)
         return self._moto(environ, start_response)
@@ -164,6 +178,8 @@ class LocalStack:
         if guard.needs_loopback_listener(host):
             self._servers.append(make_server(DEFAULT_HOST, port, self.app, threaded=True))
         self._threads: list[threading.Thread] = []
+        # Where moto's Step Functions interpreter sends its tasks' service calls: back to this stack.
+        os.environ["MOTO_PORT"] = str(self._servers[-1].server_address[1])  # the loopback listener
 
     @staticmethod
     def _url(server: BaseWSGIServer) -> str:

@@ -1,5 +1,5 @@
-"""template.yaml as data: CloudFormation short tags read as their long forms, and a small
-resolver for the intrinsic functions the function's environment uses."""
+"""template.yaml (and member-role.yaml) as data: CloudFormation short tags read as their long forms,
+and a small resolver for the intrinsic functions the function's environment and the roles use."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: local/localaws/template.py
 TEMPLATE = ROOT / "template.yaml"
+MEMBER_ROLE_TEMPLATE = ROOT / "member-role.yaml"
 
 
 NO_VALUE = object()  # what AWS::NoValue resolves to
@@ -37,9 +38,17 @@ _CfnLoader.add_multi_constructor("!", _tag)  # type: ignore[no-untyped-call]
 
 
 @cache
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # a SafeLoader subclass
+def load(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # a SafeLoader subclass
     return loaded
+
+
+def template() -> dict[str, Any]:
+    return load(TEMPLATE)
+
+
+def member_role_template() -> dict[str, Any]:
+    return load(MEMBER_ROLE_TEMPLATE)
 
 
 def resource(logical_id: str) -> dict[str, Any]:
@@ -69,6 +78,16 @@ def resolve(value: Any, refs: dict[str, Any]) -> Any:
             for name, replacement in refs.items():
                 text = text.replace("${" + name + "}", str(replacement))
             return text
+    return value
+
+
+def resolve_all(value: Any, refs: dict[str, Any]) -> Any:
+    """`resolve` at every depth of a document (a policy, a definition)."""
+    value = resolve(value, refs)
+    if isinstance(value, dict):
+        return {k: resolve_all(v, refs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_all(v, refs) for v in value]
     return value
 
 

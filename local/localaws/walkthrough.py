@@ -2,10 +2,14 @@
 
 Starts the stack, seeds the demo estate, deploys the template's table and topic (with an SQS
 subscriber for machines, and one behind the email subscription's filter for people), runs the
-scan (the baseline), changes the estate through the Connect API (claims 3 numbers, releases 2,
-moves 1 from an instance to a TDG, edits 1 description), runs the scan again, and shows what a
-user gets: the digest email as it would read, the events an SQS subscriber received, the run
-summary.
+scan (the baseline), changes the estate overnight (through the Connect API: claims 3 numbers, one
+claim that fails, releases 2, moves 1 from an instance to a TDG, unroutes 1, edits 1 description
+and removes a required tag; and 1 description edited in the admin website, which leaves no
+CloudTrail record), runs the scan again, and shows what a user gets: the digest email as it would
+read (who made each change, the unrouted numbers, the findings, the monthly cost), the events an
+SQS subscriber received, the run summary. The scan runs at its default pace under Connect's
+default quota; only its DescribePhoneNumber budget is lowered (30 instead of 300), so that the
+rotation of descriptions takes seconds rather than five minutes.
 
 It speaks the digest's language throughout: phone numbers as E.164 numbers, targets by their
 Connect names (an instance's alias, a TDG's name), never by ARN or by the seeding code's keys.
@@ -28,12 +32,13 @@ from .lambda_runtime import Deployment, LambdaContext, deploy, use_local_stack
 from .stack import LocalStack
 
 QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+SETTINGS = {"REQUIRED_TAG_KEYS": "cost-center,owner", "DESCRIBE_CALLS_PER_RUN": "30"}
 
 
 def run_scan(deployment: Deployment) -> dict[str, Any]:
     """Invoke the handler; its JSON logs and EMF metrics (CloudWatch's business) are not shown."""
     with contextlib.redirect_stdout(io.StringIO()):
-        return deployment.invoke({"source": "schedule"}, LambdaContext(), **QUIET)
+        return deployment.invoke({"source": "schedule"}, LambdaContext(), **QUIET, **SETTINGS)
 
 
 def heading(text: str) -> None:
@@ -67,6 +72,19 @@ def phone_number(number: dict[str, str]) -> str:
     return e164
 
 
+def flow_of(connect: Any, estate: DemoEstate, number: dict[str, str]) -> str | None:
+    """The contact flow a number of the primary instance answers, or None."""
+    pages = connect.get_paginator("list_flow_associations").paginate(
+        InstanceId=estate.instance_ids["primary"], ResourceType="VOICE_PHONE_NUMBER"
+    )
+    for page in pages:
+        for association in page["FlowAssociationSummaryList"]:
+            if association["ResourceId"].rsplit("/", 1)[-1] == number["id"]:
+                flow: str = association["FlowId"]
+                return flow
+    return None
+
+
 def emails(stack: StackControl, deployment: Deployment) -> list[tuple[str, str]]:
     """(subject, text) of what the email subscription would receive, as SNS would render it."""
     topic = next(t for t in stack.moto_data()["sns"]["Topic"] if t["arn"] == deployment.topic_arn)
@@ -96,17 +114,20 @@ def walk(endpoint_url: str) -> None:
         print(f"\n--- email: {subject}\n{text}")
     deployment.received(deployment.machines_queue)
 
-    heading("4. Overnight, by hand: claim 3, release 2, move 1 to a TDG, edit 1 description")
+    heading("4. Overnight, by hand: claims, a failed claim, releases, a move, an unrouted number, edits")
     connect = boto3.client("connect", region_name=HOME_REGION)
     primary = estate.targets["primary"]
     offers = connect.search_available_phone_numbers(
-        TargetArn=primary, PhoneNumberCountryCode="US", PhoneNumberType="DID", MaxResults=3
+        TargetArn=primary, PhoneNumberCountryCode="US", PhoneNumberType="DID", MaxResults=4
     )["AvailableNumbersList"]
-    for offer in offers:
+    for offer in offers[:3]:
         connect.claim_phone_number(
             TargetArn=primary, PhoneNumber=offer["PhoneNumber"], PhoneNumberDescription="New line"
         )
         print(f"claimed  {offer['PhoneNumber']} on {name['primary']}")
+    control.settings(fail_next_async=1)
+    connect.claim_phone_number(TargetArn=primary, PhoneNumber=offers[3]["PhoneNumber"])
+    print(f"claimed  {offers[3]['PhoneNumber']} on {name['primary']}: the claim fails")
     for victim in estate.numbers["branch"][:2]:
         released = phone_number(victim)
         connect.release_phone_number(PhoneNumberId=victim["id"])
@@ -114,9 +135,18 @@ def walk(endpoint_url: str) -> None:
     mover = estate.numbers["primary"][10]
     connect.update_phone_number(PhoneNumberId=mover["id"], TargetArn=estate.targets["global-tdg"])
     print(f"moved    {phone_number(mover)} from {name['primary']} to {name['global-tdg']}")
+    routed = next(n for n in estate.numbers["primary"][20:] if flow_of(connect, estate, n) is not None)
+    connect.disassociate_phone_number_contact_flow(
+        PhoneNumberId=routed["id"], InstanceId=estate.instance_ids["primary"]
+    )
+    print(f"unrouted {phone_number(routed)} on {name['primary']}: no contact flow answers it any more")
     edited = estate.numbers["primary"][11]
     connect.update_phone_number_metadata(PhoneNumberId=edited["id"], PhoneNumberDescription="Billing hotline")
-    print(f"edited   {phone_number(edited)} on {name['primary']}: description 'Billing hotline'")
+    connect.untag_resource(resourceArn=edited["arn"], tagKeys=["owner"])
+    print(f'edited   {phone_number(edited)} on {name["primary"]}: description "Billing hotline", tag owner removed')
+    by_hand = estate.numbers["primary"][12]
+    control.console_change("describe", phone_number_id=by_hand["id"], description="Front desk")
+    print(f"edited   {phone_number(by_hand)} on {name['primary']} in the admin website (no CloudTrail record)")
 
     heading("5. The next night's scan")
     summary = run_scan(deployment)

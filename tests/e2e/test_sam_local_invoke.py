@@ -45,7 +45,7 @@ def dummy_credentials_only() -> dict[str, str]:
 
 def sam_local_invoke(deployment: Deployment, stack: LocalStack, tmp_path: Path, event: str) -> dict[str, Any]:
     env_file = tmp_path / "env.json"
-    variables = {k: deployment.env[k] for k in ("TABLE_NAME", "TOPIC_ARN", "SCAN_REGIONS")}
+    variables = {k: deployment.env[k] for k in ("TABLE_NAME", "TOPIC_ARN", "SCAN_REGIONS", "ARCHIVE_BUCKET")}
     variables.update(AWS_ENDPOINT_URL=stack.endpoint_url, CONNECT_REQUESTS_PER_SECOND="50")
     env_file.write_text(json.dumps({"ScanNumbersFunction": variables}))
     completed = subprocess.run(
@@ -84,6 +84,7 @@ def test_sam_local_invoke_runs_the_scheduled_scan_end_to_end(e2e_stack: LocalSta
     # The baseline
     summary = sam_local_invoke(deployment, e2e_stack, tmp_path, "scheduled.json")
     assert (summary["status"], summary["mode"], summary["baseline_numbers"]) == ("COMPLETED", "BASELINE", 120)
+    assert (summary["archive"]["status"], summary["archive"]["full_inventory"]) == ("WRITTEN", True)
     assert [m["body"]["event_type"] for m in deployment.received(deployment.machines_queue)] == ["BASELINE"]
     assert [m["body"]["event_type"] for m in deployment.received(deployment.people_queue)] == ["BASELINE"]
     # One release and one claim overnight, then the next scheduled run

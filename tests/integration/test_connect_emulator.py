@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from localaws.control import ControlRefused, StackControl
 from localaws.demo import REPLICA_REGION, create_instance
+from localaws.organization import as_account
 
 ACCOUNT = "123456789012"
 
@@ -263,23 +264,9 @@ def test_release_tags_and_delete_instance(stack: StackControl, instance: dict[st
     assert error_of(excinfo)[0] == "ResourceNotFoundException"
 
 
-def test_contact_flow_associations(stack: StackControl, instance: dict[str, str]) -> None:
-    client = connect()
-    number = claim(client, instance["Arn"])
-    client.associate_phone_number_contact_flow(
-        PhoneNumberId=number["PhoneNumberId"], InstanceId=instance["Id"], ContactFlowId="flow-1"
-    )
-    listed = client.list_flow_associations(InstanceId=instance["Id"], ResourceType="VOICE_PHONE_NUMBER")[
-        "FlowAssociationSummaryList"
-    ]
-    assert listed == [
-        {"ResourceId": number["PhoneNumberArn"], "FlowId": "flow-1", "ResourceType": "VOICE_PHONE_NUMBER"}
-    ]
-    client.disassociate_phone_number_contact_flow(PhoneNumberId=number["PhoneNumberId"], InstanceId=instance["Id"])
-    assert client.list_flow_associations(InstanceId=instance["Id"])["FlowAssociationSummaryList"] == []
-
-
 def test_state_is_per_account_including_assumed_roles(stack: StackControl, instance: dict[str, str]) -> None:
+    # The role must exist in its account: the stack's STS refuses roles that do not (as AWS does)
+    as_account(boto3.client("iam"), "210987654321").create_role(RoleName="scanner", AssumeRolePolicyDocument="{}")
     credentials = boto3.client("sts").assume_role(
         RoleArn="arn:aws:iam::210987654321:role/scanner", RoleSessionName="scan"
     )["Credentials"]
@@ -540,3 +527,47 @@ def test_a_tdg_s_numbers_name_the_instance_of_the_region_they_are_listed_from(
     for client, expected in ((connect(), instance["Id"]), (west, replica["Id"])):
         (number,) = client.list_phone_numbers_v2(TargetArn=tdg["Arn"])["ListPhoneNumbersSummaryList"]
         assert number["InstanceId"] == expected
+
+
+def test_untag_resource_removes_only_the_keys_named(stack: StackControl, instance: dict[str, str]) -> None:
+    client = connect()
+    number = claim(client, instance["Arn"], Tags={"cost-center": "cc-7", "owner": "sales", "keep": "me"})
+    client.untag_resource(resourceArn=number["PhoneNumberArn"], tagKeys=["cost-center", "owner", "never-set"])
+    described = client.describe_phone_number(PhoneNumberId=number["PhoneNumberId"])["ClaimedPhoneNumberSummary"]
+    assert described["Tags"] == {"keep": "me"}
+    with pytest.raises(ClientError) as missing:
+        client.untag_resource(resourceArn=number["PhoneNumberArn"].replace("us-east-1", "us-west-2"), tagKeys=["keep"])
+    assert error_of(missing)[0] == "ResourceNotFoundException"
+
+
+def test_a_failed_claim_is_listed_and_described_failed_and_holds_its_number(
+    stack: StackControl, instance: dict[str, str]
+) -> None:
+    # Given a claim that fails
+    client = connect()
+    offer = client.search_available_phone_numbers(
+        TargetArn=instance["Arn"], PhoneNumberCountryCode="US", PhoneNumberType="DID", MaxResults=1
+    )["AvailableNumbersList"][0]["PhoneNumber"]
+    stack.settings(fail_next_async=1)
+    failed = client.claim_phone_number(TargetArn=instance["Arn"], PhoneNumber=offer)
+    # Then it is listed on its target, and described FAILED with a message
+    assert [n["PhoneNumberId"] for n in list_all(client, TargetArn=instance["Arn"])[0]] == [failed["PhoneNumberId"]]
+    status = client.describe_phone_number(PhoneNumberId=failed["PhoneNumberId"])["ClaimedPhoneNumberSummary"][
+        "PhoneNumberStatus"
+    ]
+    assert status == {"Status": "FAILED", "Message": "Claim failed"}
+    # And, for the day AWS holds it, it is offered to nobody, and cannot be moved or routed
+    offers = client.search_available_phone_numbers(
+        TargetArn=instance["Arn"], PhoneNumberCountryCode="US", PhoneNumberType="DID", MaxResults=5
+    )["AvailableNumbersList"]
+    assert offer not in [o["PhoneNumber"] for o in offers]
+    with pytest.raises(ClientError) as not_moved:
+        client.update_phone_number(PhoneNumberId=failed["PhoneNumberId"], TargetArn=instance["Arn"])
+    assert error_of(not_moved)[0] == "InvalidParameterException"
+    # When the account retries the claim within the day, then it is claimed afresh
+    retried = client.claim_phone_number(TargetArn=instance["Arn"], PhoneNumber=offer)
+    assert retried["PhoneNumberId"] != failed["PhoneNumberId"]
+    listed = list_all(client, TargetArn=instance["Arn"])[0]
+    assert [(n["PhoneNumberId"], n["PhoneNumber"]) for n in listed] == [(retried["PhoneNumberId"], offer)]
+    described = client.describe_phone_number(PhoneNumberId=retried["PhoneNumberId"])["ClaimedPhoneNumberSummary"]
+    assert described["PhoneNumberStatus"] == {"Status": "CLAIMED"}

@@ -265,8 +265,8 @@ def test_the_walkthrough_speaks_of_numbers_and_targets_as_the_digest_does(
     digest = out[out.index("6. What people get") : out.index("7. What machines get")]
     machines = out[out.index("7. What machines get") :]
     assert "phone-number/" not in out  # numbers are numbers, never ARNs
-    changed = re.findall(r"^(?:claimed|released|moved|edited)\s+(\+\d+)", overnight, flags=re.MULTILINE)
-    assert len(changed) == 7
+    changed = re.findall(r"^(?:claimed|released|moved|unrouted|edited)\s+(\+\d+)", overnight, flags=re.MULTILINE)
+    assert len(changed) == 10  # four claims (one fails), two releases, a move, an unrouted number, two edits
     named = set(re.findall(r"\b(?:on|from|to) (numberwatch-[\w-]+)", overnight))
     assert named == {"numberwatch-primary", "numberwatch-branch", "numberwatch-global"}
     for number in changed:

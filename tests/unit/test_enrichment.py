@@ -198,8 +198,8 @@ def test_the_digest_tells_what_the_estate_and_its_unrouted_numbers_cost_a_month(
 
 def test_the_shipped_price_table_says_it_is_an_example() -> None:
     table = PriceTable.example_table()
-    assert table.example and "EXAMPLE" in table.source
-    assert table.describe_source().startswith("EXAMPLE prices, replace them")
+    assert table.example and "not AWS prices" in table.source
+    assert table.describe_source().startswith("EXAMPLE prices (replace them)")
 
 
 @pytest.mark.parametrize("text", ["{", '{"currency": "USD"}', '{"currency": "USD", "source": "s", "as_of": "d", '

@@ -12,15 +12,18 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform
 
-from localaws.template import function_environment, resource, template
+from localaws.template import function_environment, parameter_defaults, resolve_all, resource, template
 from numberwatch.models import PEOPLE_EVENT_TYPES, RunStatus, RunSummary
-from numberwatch.observability import metrics, record_run
+from numberwatch.observability import metrics, record_organization_run, record_run
 
 CONNECT_WRITES = re.compile(
     r"^connect:(Claim|Release|Update|Delete|Create|Associate|Disassociate|Import|Put|Start|Stop|Tag|Untag|Replicate)"
 )
 NO_RESOURCE_LEVEL = {"connect:ListInstances", "cloudtrail:LookupEvents", "xray:PutTraceSegments",
-                     "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}  # fmt: skip
+                     "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+                     "organizations:ListAccounts", "logs:CreateLogDelivery", "logs:GetLogDelivery",
+                     "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
+                     "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}  # fmt: skip
 ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
 FUNCTION_ROLE = {"Fn::GetAtt": ["ScanFunctionRole", "Arn"]}
 THIS_ACCOUNT = {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
@@ -49,11 +52,25 @@ def monkeypatch_module() -> Any:
         yield patch
 
 
-def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+def statements(role: dict[str, Any], organization: bool = False) -> list[dict[str, Any]]:
+    """A role's statements as deployed in single-account mode, or with `organization` in organization
+    mode (statements under `!If [IsOrganization, ..., AWS::NoValue]` exist only there)."""
     found = []
     for policy in role["Properties"].get("Policies", []):
-        found.extend(policy["PolicyDocument"]["Statement"])
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                condition, when_organization, otherwise = statement["Fn::If"]
+                assert (condition, otherwise) == ("IsOrganization", {"Ref": "AWS::NoValue"})
+                if organization:
+                    found.append(when_organization)
+            else:
+                found.append(statement)
     return found
+
+
+def every_statement(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """Whatever the mode."""
+    return statements(role, organization=True)
 
 
 def actions(statement: dict[str, Any]) -> list[str]:
@@ -108,7 +125,8 @@ def assert_alarms_operators_at_one(alarm: dict[str, Any]) -> None:
 
 def test_every_statement_of_every_role(transformed: dict[str, Any]) -> None:
     found = roles(transformed)
-    assert set(found) == {"ScanFunctionRole", "NightlyScheduleRole"}
+    assert set(found) == {"ScanFunctionRole", "NightlyScheduleRole", "OrganizationStateMachineRole"}
+    assert found["OrganizationStateMachineRole"]["Condition"] == "IsOrganization"
     for role in found.values():
         assert role["Properties"].get("ManagedPolicyArns", []) == []
     function = {
@@ -159,9 +177,75 @@ def test_every_statement_of_every_role(transformed: dict[str, Any]) -> None:
     ]
 
 
+def test_in_organization_mode_the_function_reads_member_roles_and_accounts_and_nothing_more(
+    transformed: dict[str, Any],
+) -> None:
+    found = roles(transformed)
+    single = statements(found["ScanFunctionRole"])
+    organization = statements(found["ScanFunctionRole"], organization=True)
+    added = {s["Sid"]: (sorted(actions(s)), s["Resource"], s.get("Condition")) for s in organization[len(single) :]}
+    assert organization[: len(single)] == single
+    assert added == {
+        # Only the member accounts' read role, and only while the account is in this organization.
+        "AssumeMemberReadRoles": (
+            ["sts:AssumeRole"],
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"},
+            {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}},
+        ),
+        "ListOrganizationAccounts": (["organizations:ListAccounts"], "*", None),
+        "ListAccountsOfOrganizationalUnits": (
+            ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"],
+            [{"Fn::Sub": "arn:${AWS::Partition}:organizations::*:root/o-*/r-*"},
+             {"Fn::Sub": "arn:${AWS::Partition}:organizations::*:ou/o-*/ou-*"}],
+            None,
+        ),
+    }  # fmt: skip
+    schedule = statements(found["NightlyScheduleRole"], organization=True)
+    (start,) = schedule[2:]
+    assert (actions(start), start["Resource"]) == (["states:StartExecution"], {"Fn::Sub": STATE_MACHINE_ARN})
+
+
+STATE_MACHINE_ARN = (
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-organization"
+)
+
+
+def test_the_state_machine_role_invokes_the_scan_runs_its_own_map_and_is_trusted_for_it_only(
+    transformed: dict[str, Any],
+) -> None:
+    role = roles(transformed)["OrganizationStateMachineRole"]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert (trust["Principal"], actions(trust)) == ({"Service": "states.amazonaws.com"}, ["sts:AssumeRole"])
+    assert trust["Condition"] == {
+        "StringEquals": THIS_ACCOUNT,
+        "ArnLike": {"aws:SourceArn": {"Fn::Sub": STATE_MACHINE_ARN}},
+    }
+    found = {s["Sid"]: (sorted(actions(s)), s["Resource"]) for s in statements(role)}
+    executions = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:") + ":*"
+    assert found == {
+        "InvokeTheScan": (
+            ["lambda:InvokeFunction"],
+            [{"Fn::GetAtt": ["ScanNumbersFunction", "Arn"]}, {"Fn::Sub": "${ScanNumbersFunction.Arn}:*"}],
+        ),
+        "RunTheMapsChildExecutions": (["states:StartExecution"], {"Fn::Sub": STATE_MACHINE_ARN}),
+        "FollowTheMapsChildExecutions": (["states:DescribeExecution", "states:StopExecution"], {"Fn::Sub": executions}),
+        "DeliverLogs": (
+            sorted(["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"]),
+            "*",
+        ),
+        "WriteTraces": (
+            sorted(["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets"]),
+            "*",
+        ),
+    }  # fmt: skip
+
+
 def test_no_role_may_change_connect_and_star_is_only_where_nothing_narrower_exists(transformed: dict[str, Any]) -> None:
     for role in roles(transformed).values():
-        for statement in statements(role):
+        for statement in every_statement(role):
             assert statement["Effect"] == "Allow"
             for action in actions(statement):
                 assert not CONNECT_WRITES.match(action), action
@@ -234,7 +318,7 @@ def test_the_function_can_check_the_alert_subscription_and_operators_hear_when_i
     transformed: dict[str, Any],
 ) -> None:
     assert environment().get("ALERT_EMAIL") == {"Ref": "AlertEmail"}
-    function = statements(roles(transformed)["ScanFunctionRole"])
+    function = every_statement(roles(transformed)["ScanFunctionRole"])
     listed = [s["Resource"] for s in function if "sns:ListSubscriptionsByTopic" in actions(s)]
     assert listed == [{"Ref": "NumberTopic"}]
     alarm = custom_metric_alarm("AlertSubscriptionMissing")
@@ -256,12 +340,15 @@ def test_the_scheduler_assumes_its_role_only_for_this_stacks_schedule_group(tran
 
 
 def test_the_key_serves_only_this_stacks_log_group_topics_and_alarms() -> None:
-    log_group = arn_from_name(
-        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:",
-        resource("ScanFunctionLogs")["Properties"]["LogGroupName"],
-    )
+    log_groups = [
+        arn_from_name(
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:",
+            resource(group)["Properties"]["LogGroupName"],
+        )
+        for group in ("ScanFunctionLogs", "OrganizationStateMachineLogs")
+    ]
     logs = for_service("NumberWatchKey", {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
-    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group}}
+    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_groups}}
 
     # CloudFormation names a topic <stack>-<logical id>-<suffix>; an explicit name would replace the
     # topics of a stack upgraded from release 0.1, and every subscriber would have to subscribe again.
@@ -291,7 +378,8 @@ def test_the_function_log_group_outlives_the_stack() -> None:
 def test_connect_is_called_only_in_the_scanned_regions(transformed: dict[str, Any]) -> None:
     # The same value as the function's SCAN_REGIONS, split at its commas as the function splits it.
     scanned = {"StringEquals": {"aws:RequestedRegion": {"Fn::Split": [",", environment()["SCAN_REGIONS"]]}}}
-    connect = [s for s in statements(roles(transformed)["ScanFunctionRole"]) if actions(s)[0].startswith("connect:")]
+    function = every_statement(roles(transformed)["ScanFunctionRole"])
+    connect = [s for s in function if actions(s)[0].startswith("connect:")]
     for statement in connect:
         assert statement.get("Condition") == scanned, statement["Sid"]
     assert {a for s in connect for a in actions(s)} >= {"connect:ListPhoneNumbersV2", "connect:DescribePhoneNumber"}
@@ -306,7 +394,8 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     }
     assert bounds == {"DescribeCallsPerRun": ("Number", 300, 0, 5000), "FullVerificationRuns": ("Number", 30, 1, 365)}
     resolved = function_environment(
-        "ScanNumbersFunction", {"SnapshotTable": "t", "NumberTopic": "arn", "AWS::Region": "us-east-1"}
+        "ScanNumbersFunction",
+        {"SnapshotTable": "t", "NumberTopic": "arn", "ArchiveBucket": "b", "AWS::Region": "us-east-1"},
     )
     assert (resolved["DESCRIBE_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"], resolved["ALERT_EMAIL"]) == (
         "300", "30", "",
@@ -314,9 +403,21 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     assert_alarms_operators_at_one(custom_metric_alarm("MessagesSetAside"))
 
 
-def test_the_email_subscription_lets_through_only_messages_for_people() -> None:
+@pytest.mark.parametrize(
+    ("mode", "account_digests", "emailed"),
+    [
+        ("Disabled", "Disabled", [t.value for t in PEOPLE_EVENT_TYPES]),
+        ("Enabled", "Enabled", ["ORGANIZATION_DIGEST", *(t.value for t in PEOPLE_EVENT_TYPES)]),
+        # Two hundred accounts' baselines and digests would be two hundred emails on one morning.
+        ("Enabled", "Disabled", ["ORGANIZATION_DIGEST", "SUSPECTED_MASS_RELEASE"]),
+    ],
+)
+def test_the_email_subscription_lets_through_only_messages_for_people(
+    mode: str, account_digests: str, emailed: list[str]
+) -> None:
     subscription = resource("AlertEmailSubscription")["Properties"]
-    assert subscription["FilterPolicy"] == {"event_type": [t.value for t in PEOPLE_EVENT_TYPES]}
+    refs = {**parameter_defaults(), "OrganizationMode": mode, "AccountDigests": account_digests}
+    assert resolve_all(subscription["FilterPolicy"], refs) == {"event_type": emailed}
     assert subscription["FilterPolicyScope"] == "MessageAttributes"
 
 
@@ -333,6 +434,7 @@ def test_alarms_tell_operators_when_the_scan_is_unhealthy() -> None:
         ("ConnectNumberWatch", "MessagesPending"),
         ("ConnectNumberWatch", "MessagesSetAside"),
         ("ConnectNumberWatch", "AlertSubscriptionMissing"),
+        ("ConnectNumberWatch", "AccountsNotObserved"),
     } <= watched
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
@@ -379,7 +481,8 @@ def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
     shown = {metric[1] for widget in document["widgets"] for metric in widget["properties"]["metrics"]}
     metrics.clear_metrics()
     record_run(RunSummary(run_id="r", status=RunStatus.COMPLETED, alert_subscription="MISSING"))
+    record_organization_run(accounts_scanned=3, accounts_not_observed=1)
     emitted = set(metrics.metric_set)
     metrics.clear_metrics()
-    assert "AlertSubscriptionMissing" in emitted and "MessagesSetAside" in emitted
+    assert {"AlertSubscriptionMissing", "MessagesSetAside", "AccountsNotObserved"} <= emitted
     assert emitted <= shown

@@ -87,5 +87,5 @@ class PriceTable:
         return Estimate(round(monthly, 2), unpriced)
 
     def describe_source(self) -> str:
-        kind = "EXAMPLE prices, replace them" if self.example else "prices"
+        kind = "EXAMPLE prices (replace them)" if self.example else "prices"
         return f"{kind}: {self.source}, as of {self.as_of}"

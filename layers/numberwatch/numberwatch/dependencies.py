@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -15,7 +15,11 @@ from botocore.config import Config
 from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
+from .adapters.member import MemberCredentials, MemberRoles
+from .adapters.organizations import OrganizationsDirectory
+from .adapters.s3_archive import S3Archive
 from .adapters.sns import SnsPublisher
+from .organization_service import OrganizationService
 from .run import WRITE_RESERVE_SECONDS, no_checkpoint
 from .service import ScanService
 from .settings import Settings
@@ -41,7 +45,15 @@ class AwsClients:
             "dynamodb", config=base.merge(Config(retries={"mode": "standard"}, parameter_validation=False))
         )
         self.sns = boto3.client("sns", config=base.merge(Config(retries={"mode": "standard"})))
-        self.account = CallerAccount(boto3.client("sts", config=base))
+        self.sts = boto3.client("sts", region_name=settings.aws_region, config=base)
+        self.account = CallerAccount(self.sts)
+        self._base = base
+        # Only with an archive: S3's service model alone costs a tenth of a second to load.
+        self.s3 = (
+            boto3.client("s3", config=base.merge(Config(retries={"mode": "standard"})))
+            if settings.archive_bucket
+            else None
+        )
         self._connect_config = base.merge(
             Config(retries={"mode": "adaptive", "total_max_attempts": settings.connect_max_attempts})
         )
@@ -54,6 +66,35 @@ class AwsClients:
             client = boto3.client("connect", region_name=region, config=self._connect_config)
             self._connect[region] = self.gate.attach(client, region)
         return self._connect[region]
+
+    def member_connect(self, credentials: MemberCredentials) -> Callable[[str], ConnectClient]:
+        """Connect clients of one member account, for one run (its credentials last an hour)."""
+        return self._member_clients("connect", credentials, self.gate)
+
+    def member_cloudtrail(self, credentials: MemberCredentials) -> Callable[[str], CloudTrailClient]:
+        """CloudTrail clients of one member account: its changes are in its own trail."""
+        return self._member_clients("cloudtrail", credentials, self.trail_gate)
+
+    def _member_clients(self, service: str, credentials: MemberCredentials, gate: CallGate) -> Callable[[str], Any]:
+        clients: dict[str, Any] = {}
+
+        def client_for(region: str) -> Any:
+            if region not in clients:
+                client = boto3.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    config=self._connect_config,
+                    aws_access_key_id=credentials.access_key_id,
+                    aws_secret_access_key=credentials.secret_access_key,
+                    aws_session_token=credentials.session_token,
+                )
+                clients[region] = gate.attach(client, region)
+            return clients[region]
+
+        return client_for
+
+    def organizations(self) -> OrganizationsDirectory:
+        return OrganizationsDirectory(boto3.client("organizations", config=self._base))
 
     def cloudtrail(self, region: str) -> CloudTrailClient:
         if region not in self._cloudtrail:
@@ -68,23 +109,44 @@ def aws_clients(settings: Settings) -> AwsClients:
 
 
 def build_scan_service(
-    settings: Settings, remaining_ms: Callable[[], int], checkpoint: Callable[[str], None] = no_checkpoint
+    settings: Settings,
+    remaining_ms: Callable[[], int],
+    checkpoint: Callable[[str], None] = no_checkpoint,
+    member: MemberCredentials | None = None,
 ) -> ScanService:
+    """The scan of this account, or with `member`, of a member account through its read role."""
     clients = aws_clients(settings)
     seconds_left = seconds_left_from(remaining_ms, settings.time_reserve_seconds + WRITE_RESERVE_SECONDS)
     clients.gate.begin(seconds_left)
     clients.trail_gate.begin(seconds_left)
+    connect = clients.connect if member is None else clients.member_connect(member)
     trail = None
     if settings.cloudtrail_lookup:
         from .adapters.cloudtrail import CloudTrailLookup  # only where attribution is switched on
 
-        trail = CloudTrailLookup(clients.cloudtrail, clients.trail_gate)
+        trail = CloudTrailLookup(
+            clients.cloudtrail if member is None else clients.member_cloudtrail(member), clients.trail_gate
+        )
     return ScanService(
-        inventory=ConnectInventory(clients.connect, clients.gate),
+        inventory=ConnectInventory(connect, clients.gate),
         store=DynamoSnapshotStore(clients.dynamodb, settings.table_name),
         publisher=SnsPublisher(clients.sns, settings.topic_arn),
         settings=settings,
-        account_id=clients.account,
+        account_id=clients.account if member is None else lambda: member.account,
         checkpoint=checkpoint,
         trail=trail,
+        # The archive is the stack's own, written with this account's credentials (also for a member).
+        archive=S3Archive(clients.s3, settings.archive_bucket) if clients.s3 and settings.archive_bucket else None,
+    )
+
+
+def build_organization_service(settings: Settings, remaining_ms: Callable[[], int]) -> OrganizationService:
+    clients = aws_clients(settings)
+    return OrganizationService(
+        settings=settings,
+        store=DynamoSnapshotStore(clients.dynamodb, settings.table_name),
+        publisher=SnsPublisher(clients.sns, settings.topic_arn),
+        directory=clients.organizations,
+        members=MemberRoles(clients.sts, settings.member_role_name, settings.member_external_id, settings.aws_region),
+        scan_service_for=lambda member: build_scan_service(settings, remaining_ms, member=member),
     )

@@ -60,6 +60,7 @@ class EventType(StrEnum):
     DIGEST = "DIGEST"
     BASELINE = "BASELINE"
     SUSPECTED_MASS_RELEASE = "SUSPECTED_MASS_RELEASE"
+    ORGANIZATION_DIGEST = "ORGANIZATION_DIGEST"
 
 
 # Messages for people: the email subscription lets these through and nothing else.
@@ -382,6 +383,25 @@ class RunMode(StrEnum):
     MIXED = "MIXED"
 
 
+class ArchiveStatus(StrEnum):
+    WRITTEN = "WRITTEN"  # this run's evidence (and any earlier run's still missing) is archived
+    NOT_WRITTEN = "NOT_WRITTEN"  # a dry run: nothing archived
+    FAILED = "FAILED"  # the archive refused: retried by the next run (the inventory of this night is lost)
+
+
+class ArchiveOutcome(BaseModel):
+    """What the archive phase did (None in the summary when no archive is configured)."""
+
+    status: ArchiveStatus
+    full_inventory: bool = False
+    note: str = ""  # why there is no inventory, or why the archive failed
+    manifest_key: str | None = None
+    manifest_sha256: str | None = None  # vouches for the newest link of the chain
+    objects_written: int = 0
+    bytes_written: int = 0
+    backfilled_runs: list[str] = Field(default_factory=list)
+
+
 class RunSummary(BaseModel):
     """What the function returns, and what the run record keeps."""
 
@@ -417,4 +437,5 @@ class RunSummary(BaseModel):
     connect_api_calls: int = 0
     duration_ms: int = 0
     message: str = ""
+    archive: ArchiveOutcome | None = None
     preview: list[dict[str, Any]] = Field(default_factory=list)

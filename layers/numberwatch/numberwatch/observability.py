@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import RunStatus, RunSummary
+from .models import ArchiveStatus, RunStatus, RunSummary
 from .ports import Subscription
 
 logger = Logger()
@@ -51,4 +51,14 @@ def record_run(summary: RunSummary) -> None:
     if summary.alert_subscription is not None:
         missing = summary.alert_subscription != Subscription.CONFIRMED.value
         metrics.add_metric(name="AlertSubscriptionMissing", unit=count, value=int(missing))
+    if summary.archive is not None:
+        failed = summary.archive.status is ArchiveStatus.FAILED
+        metrics.add_metric(name="ArchiveFailures", unit=count, value=int(failed))
     metrics.add_metric(name="SuccessfulRun", unit=count, value=1)
+
+
+def record_organization_run(accounts_scanned: int, accounts_not_observed: int) -> None:
+    """The organization run's own figures (each account's scan records its own run): an account whose
+    role is missing or whose scan failed has no run of its own to tell operators."""
+    metrics.add_metric(name="AccountsScanned", unit=MetricUnit.Count, value=accounts_scanned)
+    metrics.add_metric(name="AccountsNotObserved", unit=MetricUnit.Count, value=accounts_not_observed)

@@ -4,8 +4,8 @@
 `Lease` against overlapping runs, the `Snapshot` (targets, buckets, numbers), the `Outbox` (messages
 written with the changes they report, published afterwards) and the `RunLog` (one record per run);
 one DynamoDB adapter serves all four, and every write goes through `Lease.write` so that it is one
-transaction guarded by the lease. `Publisher` sends messages. The AWS adapters implement them with an
-injected boto3 client; the phases and the tests see only these.
+transaction guarded by the lease. `Publisher` sends messages. `Archive` keeps the evidence, write-once.
+The AWS adapters implement them with an injected boto3 client; the phases and the tests see only these.
 """
 
 from __future__ import annotations
@@ -315,4 +315,33 @@ class Publisher(Protocol):
 
     def subscription(self, email: str) -> Subscription:
         """Whether `email` is still subscribed to the topic, and confirmed."""
+        ...
+
+
+class ArchiveUnavailable(Exception):
+    """The archive refused a read or a write, or could not be reached (after retries)."""
+
+
+class ArchiveConflict(Exception):
+    """A different object is already archived under the key: evidence is never replaced."""
+
+
+class ArchiveMissing(Exception):
+    """No object under the key."""
+
+
+class Archive(Protocol):
+    """Write-once evidence: an object, once written, is never replaced or deleted by us."""
+
+    def put(self, key: str, body: bytes, sha256: str) -> None:
+        """Create the object. The same bytes already there are no error (a retry); different bytes raise
+        ArchiveConflict; anything else the archive refuses raises ArchiveUnavailable."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The object's current bytes; raises ArchiveMissing or ArchiveUnavailable."""
+        ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix`, in ascending order; raises ArchiveUnavailable."""
         ...

@@ -1,4 +1,5 @@
-"""The incoming event, parsed into a ScanRequest or refused with a message naming each problem.
+"""The incoming event, parsed into a ScanRequest (or, from the organization state machine, one of its
+three steps' requests, told apart by `source`) or refused with a message naming each problem.
 
 Validated by the model itself, as Powertools' parser would without an envelope (a JSON string is
 parsed first): importing the parser utility would cost the cold start for nothing."""
@@ -10,6 +11,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from .models import ScanRequest
+from .organization import AccountScanRequest, OrganizationDigestRequest, OrganizationPlanRequest
+
+OrganizationRequest = OrganizationPlanRequest | AccountScanRequest | OrganizationDigestRequest
+ORGANIZATION_STEPS: dict[str, type[OrganizationRequest]] = {
+    "organization-plan": OrganizationPlanRequest,
+    "organization-account": AccountScanRequest,
+    "organization-digest": OrganizationDigestRequest,
+}
 
 
 class InvalidScanRequest(ValueError):
@@ -17,12 +26,23 @@ class InvalidScanRequest(ValueError):
 
 
 def parse_scan_request(event: Any) -> ScanRequest:
+    request = parse_request(event)
+    if not isinstance(request, ScanRequest):
+        raise InvalidScanRequest(f"invalid scan request: source {request.source!r} is a step of the organization run")
+    return request
+
+
+def parse_request(event: Any) -> ScanRequest | OrganizationRequest:
+    source = event.get("source") if isinstance(event, dict) else None
+    model: type[ScanRequest | OrganizationRequest] = ORGANIZATION_STEPS.get(str(source), ScanRequest)
     try:
         if isinstance(event, str | bytes):
-            return ScanRequest.model_validate_json(event)
-        return ScanRequest.model_validate(event)
+            request: ScanRequest | OrganizationRequest = model.model_validate_json(event)
+        else:
+            request = model.model_validate(event)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()
         )
         raise InvalidScanRequest(f"invalid scan request: {problems}") from None
+    return request

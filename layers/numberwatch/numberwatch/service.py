@@ -9,7 +9,8 @@
     attribute (phases.attribute): who made each change, from CloudTrail
  7. write (phases.write): per target, numbers with their messages in transactions, the record last
  8. record (phases.record): baseline summary, scopes, digest, run record
- 9. publish (phases.publish): this run's messages from memory; release the lease
+ 9. publish (phases.publish): this run's messages from memory
+10. archive (phases.archive, when configured): the evidence, write-once; release the lease
 Every step is safe to repeat: a retry of the same invocation resumes its own run.
 """
 
@@ -26,6 +27,8 @@ from .digest import Holdings, Night, build_baseline, build_digest, build_mass_re
 from .events import OutboxMessage, finding_event, number_event
 from .fingerprint import ROTATION_SLOTS, total_count, verified_buckets
 from .models import (
+    ArchiveOutcome,
+    ArchiveStatus,
     Change,
     ChangeType,
     Finding,
@@ -38,6 +41,7 @@ from .models import (
     Unobserved,
 )
 from .observability import logger
+from .phases.archive import ArchiveSession, open_archive
 from .phases.attribute import Attribution, attribute_changes
 from .phases.confirm import DescribeBudget, confirm
 from .phases.details import Details, completed_slots, refresh_windows
@@ -46,7 +50,7 @@ from .phases.observe import Observed, Observer
 from .phases.publish import OutboxPublisher
 from .phases.record import changes_of, findings_of, recover_interrupted_runs
 from .phases.write import Writer
-from .ports import Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
+from .ports import Archive, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
 from .run import WRITE_RESERVE_SECONDS, Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
 
@@ -66,6 +70,7 @@ class _Run:
     deadline: Deadline
     names: dict[str, str] = field(default_factory=dict)
     unobserved: list[Unobserved] = field(default_factory=list)
+    archive: ArchiveSession | None = None
 
     @property
     def run_id(self) -> str:
@@ -134,6 +139,7 @@ class ScanService:
         account_id: Callable[[], str],
         checkpoint: Callable[[str], None] = no_checkpoint,
         trail: Trail | None = None,
+        archive: Archive | None = None,
     ) -> None:
         self.inventory = inventory
         self.store = store
@@ -142,6 +148,7 @@ class ScanService:
         self.account_id = account_id
         self.checkpoint = checkpoint
         self.trail = trail
+        self.archive = archive
 
     # ------------------------------------------------------------------- run
     def run(self, request: ScanRequest, context: RunContext) -> RunSummary:
@@ -159,6 +166,8 @@ class ScanService:
         run = _Run(request, context, account, context.now(), summary, deadline)
         if request.dry_run:
             self._scan(run)
+            if self.archive is not None:
+                summary.archive = ArchiveOutcome(status=ArchiveStatus.NOT_WRITTEN, note="a dry run: nothing archived")
             return self._finish(summary, clock)
         lease = self.store.acquire_lease(
             account, context.run_id, run.started_at, run.started_at + timedelta(seconds=self.settings.lease_seconds)
@@ -169,6 +178,9 @@ class ScanService:
             logger.warning("Lease held by another run; exiting", extra={"holder": lease.owner})
             return self._finish(summary, clock)
         run.started_at = lease.started_at
+        if self.archive is not None:
+            collect = not request.targets
+            run.archive = open_archive(self.archive, account, run.run_id, run.started_at, collect)
         expires_at = int((run.started_at + timedelta(days=self.settings.history_retention_days)).timestamp())
         writer = Writer(self.store, account, run.run_id, expires_at, deadline, self.checkpoint)
         outbox = OutboxPublisher(self.store, self.publisher, account, deadline, self.checkpoint)
@@ -190,6 +202,9 @@ class ScanService:
         summary.messages_published = len(outbox.sent) - len(outbox.set_aside)
         summary.messages_pending = outbox.pending
         summary.messages_set_aside = outbox.set_aside
+        if run.archive is not None:
+            full = not request.targets and summary.status is RunStatus.COMPLETED
+            summary.archive = run.archive.finish(self.store, self.store, summary, full, self.checkpoint)
         if self.settings.alert_email is not None:
             summary.alert_subscription = self.publisher.subscription(self.settings.alert_email).value
         self.store.release_lease(account, context.run_id)
@@ -244,9 +259,14 @@ class ScanService:
             numbers_by_region[record.target.home_region] += record.count
         rotation = refresh_windows(known.cursors, numbers_by_region, settings.describe_calls_per_run)
         write_baseline = writer.record_silently if writer is not None else None
+        on_listed = run.archive.on_listed if run.archive is not None else None
         # Listing stops early enough to write what it observed; what it did not reach goes first next run.
         observer = Observer(
-            self.inventory, self.store, run.deadline.before(WRITE_RESERVE_SECONDS), write_baseline=write_baseline
+            self.inventory,
+            self.store,
+            run.deadline.before(WRITE_RESERVE_SECONDS),
+            write_baseline=write_baseline,
+            on_listed=on_listed,
         )
         resumed = set(known.resume_with)
         targets = sorted(discovered.targets, key=lambda target: target.arn not in resumed)

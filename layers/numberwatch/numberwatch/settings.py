@@ -44,6 +44,7 @@ def _split_regions(value: Any) -> Any:
 
 
 def _split_list(value: Any) -> Any:
+    """A comma-separated list; empty is none."""
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     return value
@@ -53,6 +54,14 @@ def _price_table(value: Any) -> Any:
     if isinstance(value, str):
         return PriceTable.parse(value) if value.strip() else PriceTable.example_table()
     return value
+
+
+AccountIds = Annotated[tuple[Annotated[str, Field(pattern=r"^\d{12}$")], ...], BeforeValidator(_split_list)]
+# Organizational units (ou-...) or the organization's root (r-...), as Organizations spells their ids.
+OrganizationUnits = Annotated[
+    tuple[Annotated[str, Field(pattern=r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")], ...],
+    BeforeValidator(_split_list),
+]
 
 
 class Settings(BaseModel):
@@ -90,8 +99,24 @@ class Settings(BaseModel):
     # Who made each change: CloudTrail LookupEvents, at this pace per Region (its quota: 2 a second).
     cloudtrail_lookup: bool = Field(default=True, alias="CLOUDTRAIL_LOOKUP")
     cloudtrail_requests_per_second: float = Field(default=1.0, alias="CLOUDTRAIL_REQUESTS_PER_SECOND", gt=0, le=2)
+    # The evidence archive's bucket (empty: no archive).
+    archive_bucket: str | None = Field(
+        default=None, alias="ARCHIVE_BUCKET", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    )
     # The people's email subscription, checked every run (empty: none configured).
     alert_email: str | None = Field(default=None, alias="ALERT_EMAIL", pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+    # Organization mode: which member accounts the state machine scans, and how it reads them.
+    organization_accounts: AccountIds = Field(default=(), alias="ORGANIZATION_ACCOUNTS")  # empty: ListAccounts
+    organization_units: OrganizationUnits = Field(default=(), alias="ORGANIZATION_UNITS")  # empty: all of them
+    excluded_accounts: AccountIds = Field(default=(), alias="EXCLUDED_ACCOUNTS")
+    member_role_name: str = Field(
+        default="ConnectNumberWatchRead", alias="MEMBER_ROLE_NAME", pattern=r"^[\w+=,.@-]{1,64}$"
+    )
+    member_external_id: str | None = Field(
+        default=None, alias="MEMBER_EXTERNAL_ID", max_length=1224, pattern=r"^$|^[\w+=,.@:/-]{2,}$"
+    )
+    max_concurrency: int = Field(default=10, alias="MAX_CONCURRENCY", ge=1, le=1000)
 
     @field_validator("scan_regions")
     @classmethod
@@ -113,6 +138,10 @@ class Settings(BaseModel):
             object.__setattr__(self, "scan_regions", (self.aws_region,))
         if self.alert_email == "":
             object.__setattr__(self, "alert_email", None)
+        if self.member_external_id == "":
+            object.__setattr__(self, "member_external_id", None)
+        if self.archive_bucket == "":
+            object.__setattr__(self, "archive_bucket", None)
         return self
 
     @property

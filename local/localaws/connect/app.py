@@ -1,10 +1,13 @@
 """WSGI front of the Connect emulator: the public API and its control API.
 
 Public API requests are recognised by the SigV4 credential scope (service `connect`), as moto
-dispatches. The control API lives under `/connect-emulator/` in the style of `/moto-api/`:
+dispatches. Each successful mutating call (one that is not a List, Describe, Search or Get) is
+recorded in the emulator's CloudTrail (`cloudtrail.trail`), which the stack's LookupEvents answers
+from. The control API lives under `/connect-emulator/` in the style of `/moto-api/`:
 
-    POST   /connect-emulator/reset                 forget every account, quota, fault, listing change and log
-    GET    /connect-emulator/quotas                the quota configuration
+    POST   /connect-emulator/reset                 forget every account, quota, fault, listing change, log and
+                                                   CloudTrail event
+    GET    /connect-emulator/quotas                the quota configuration (Connect's operations and LookupEvents)
     POST   /connect-emulator/quotas                change it: enabled, rate, burst, operations, unlimited_access_keys
     GET    /connect-emulator/faults                the fault rules and how often each fired
     POST   /connect-emulator/faults                add a rule (see limits.Fault); one naming an error its
@@ -13,12 +16,17 @@ dispatches. The control API lives under `/connect-emulator/` in the style of `/m
     GET    /connect-emulator/listing-changes       the listing-change rules and their outcomes
     POST   /connect-emulator/listing-changes       add one (see limits.ListingChange)
     DELETE /connect-emulator/listing-changes       remove every one
+    POST   /connect-emulator/console               change a number now, as the admin website can: through the
+                                                   API's operations, with no CloudTrail record (see
+                                                   limits.EstateChange; "account" defaults to moto's)
     GET    /connect-emulator/requests[?entries=1]  counts per operation (and each request)
     DELETE /connect-emulator/requests              clear the log
     POST   /connect-emulator/settings              async_delay_seconds, fail_next_async, hide_in_progress_moves,
-                                                   distinct_replica_ids
+                                                   distinct_replica_ids, flow_association_resource_id,
+                                                   flow_association_flow_id
     POST   /connect-emulator/tdg-status            put a TDG in any status: {"tdg_arn", "status"}
-    POST   /connect-emulator/seed                  bulk-claim numbers to a target (at most MAX_SEED_COUNT a call)
+    POST   /connect-emulator/seed                  bulk-claim numbers to a target (at most MAX_SEED_COUNT a call,
+                                                   no CloudTrail record)
 """
 
 from __future__ import annotations
@@ -30,14 +38,24 @@ from dataclasses import asdict, fields
 from typing import Any
 from urllib.parse import parse_qs
 
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
+from ..callers import Caller, account_for, caller_of, iam_user
+from ..cloudtrail.app import CloudTrailEmulator
+from ..cloudtrail.trail import Trail
+from ..service_model import ApiError
 from ..wsgi import StartResponse, credential_scope
-from .backend import ConnectBackend
-from .limits import Fault, Faults, ListingChange, ListingChanges, LoggedRequest, Quotas, RequestLog
-from .protocol import ApiError, ConnectProtocol
+from .backend import Applied, ConnectBackend
+from .limits import EstateChange, Fault, Faults, ListingChange, ListingChanges, LoggedRequest, Quotas, RequestLog
+from .protocol import ConnectProtocol
 
 CONTROL_PREFIX = "/connect-emulator/"
 # 100,000 numbers in about 1.5 s: the benchmark's largest target, and 1,000,000 numbers in 10 calls.
 MAX_SEED_COUNT = 100_000
+# Operations CloudTrail records as read-only: the emulator records every other successful call.
+READ_ONLY_PREFIXES = ("List", "Describe", "Search", "Get", "BatchGet")
+# Who makes a listing change, as CloudTrail records it.
+LISTING_CHANGE_USER = "listing-change"
 
 _REASONS = {
     200: "OK",
@@ -52,19 +70,6 @@ _REASONS = {
 }
 
 
-def account_for(access_key: str, environ: dict[str, Any]) -> str:
-    """The caller's account, resolved as moto resolves it (STS assumed-role keys included)."""
-    import os
-
-    if "MOTO_ACCOUNT_ID" in os.environ:
-        return os.environ["MOTO_ACCOUNT_ID"]
-    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
-        return str(environ["HTTP_X_MOTO_ACCOUNT_ID"])
-    from moto.iam.models import get_account_id_from
-
-    return str(get_account_id_from(access_key))
-
-
 class ConnectEmulator:
     def __init__(self) -> None:
         self.protocol = ConnectProtocol()
@@ -73,7 +78,9 @@ class ConnectEmulator:
         self.faults = Faults()
         self.listing_changes = ListingChanges()
         self.log = RequestLog()
-        self.operation_errors = self.protocol.operation_errors()
+        self.trail = Trail()
+        self.cloudtrail = CloudTrailEmulator(self.trail, self.quotas, self.faults, self.log)
+        self.operation_errors = {**self.protocol.operation_errors(), **self.cloudtrail.operation_errors()}
 
     def reset(self) -> None:
         self.backend.reset()
@@ -81,6 +88,8 @@ class ConnectEmulator:
         self.faults.reset()
         self.listing_changes.reset()
         self.log.reset()
+        self.trail.reset()
+        self.cloudtrail.reset()
 
     # -------------------------------------------------------------- public API
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -134,7 +143,7 @@ class ConnectEmulator:
             self.protocol.validate(operation, params)
             if name == "ListPhoneNumbersV2":
                 for change in self.listing_changes.due(params):
-                    change.outcome = self.backend.apply_listing_change(account, change)
+                    self._apply_listing_change(account, change)
             result = self.backend.call(
                 name, account, region, params, lambda m: self.protocol.validation_error(operation, m)
             )
@@ -146,7 +155,18 @@ class ConnectEmulator:
             logged(status, "faulted" if fault is not None else "error")
             return status, out_headers, out
         logged(200, "ok")
+        if not name.startswith(READ_ONLY_PREFIXES):
+            self._record(caller_of(access_key, region, environ), Applied(name, region, params, result))
         return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
+
+    def _record(self, caller: Caller, applied: Applied) -> None:
+        self.trail.record(caller, applied.region, applied.operation, applied.params, applied.result)
+
+    def _apply_listing_change(self, account: str, change: ListingChange) -> None:
+        applied = self.backend.apply_change(account, change)
+        change.outcome = applied.outcome
+        if applied.error is None and change.recorded:
+            self._record(iam_user(account, applied.region, LISTING_CHANGE_USER, "127.0.0.1", "localaws"), applied)
 
     # ------------------------------------------------------------- control API
     def control(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -202,11 +222,9 @@ class ConnectEmulator:
                 self.log.reset()
             return 200, self.log.summary(with_entries=query.get("entries", ["0"])[0] == "1")
         if (method, action) == ("POST", "settings"):
-            for key, value in payload.items():
-                if not hasattr(self.backend.settings, key):
-                    raise ValueError(f"unknown setting: {key}")
-                setattr(self.backend.settings, key, type(getattr(self.backend.settings, key))(value))
-            return 200, asdict(self.backend.settings)
+            return 200, asdict(self.backend.configure(payload))
+        if (method, action) == ("POST", "console"):
+            return self._console(payload)
         if (method, action) == ("POST", "seed"):
             count = payload["count"]
             if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SEED_COUNT:
@@ -224,10 +242,22 @@ class ConnectEmulator:
             return 200, {"created": len(created), "first": created[:1], "last": created[-1:]}
         return 404, {"error": f"no control action {method} {action}"}
 
+    def _console(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        """A change made in the admin website: applied now, with no CloudTrail record."""
+        known = {f.name for f in fields(EstateChange)} | {"account"}
+        unknown = set(payload) - known
+        if unknown:
+            raise ValueError(f"unknown console fields: {sorted(unknown)}; known: {sorted(known)}")
+        account = str(payload.pop("account", DEFAULT_ACCOUNT_ID))
+        applied = self.backend.apply_change(account, EstateChange(**payload))
+        if applied.error is not None:
+            raise ValueError(applied.outcome)
+        return 200, {"operation": applied.operation, "region": applied.region, "result": applied.result}
+
     def _check_fault(self, rule: Fault) -> None:
         """A rule must name an error its operation can answer (ThrottlingException: any operation)."""
         if rule.operation is not None and rule.operation not in self.operation_errors:
-            raise ValueError(f"{rule.operation} is not an operation of the connect model")
+            raise ValueError(f"{rule.operation} is neither an operation of the connect model nor LookupEvents")
         if rule.error is None or rule.error == "ThrottlingException":
             return
         if rule.operation is not None:

@@ -1,5 +1,5 @@
 """State and behaviour of the emulated Amazon Connect: instances, replicas, traffic distribution
-groups (TDGs), phone numbers and their contact-flow associations, per account and Region.
+groups (TDGs), contact flows, phone numbers and their flow associations, per account and Region.
 
 Each public method named after an API operation takes the validated request parameters and
 returns the response body, or raises `ApiError` exactly as the service would. Asynchronous work
@@ -14,27 +14,48 @@ or DELETION_FAILED, answer InvalidParameterException while it is CREATION_IN_PRO
 ResourceNotFoundException once it failed or is being deleted (InvalidParameterException from
 SearchAvailablePhoneNumbers, whose model lists no ResourceNotFoundException). Describe and List
 show every status.
+
+Contact flows and flow associations live per instance and Region. A replica instance is a mirror:
+ReplicateInstance copies the instance's flows to it, and a flow created or deleted in either instance
+of the pair is created or deleted in the other, with the same id (AWS: "ReplicateInstance copies the
+Amazon Connect configuration across AWS Regions"). A number claimed to an instance is associated in
+that instance only; one claimed to a TDG is associated in either of its Regions and the association
+is mirrored to the TDG's instance in the other Region (AWS: "The phone number to flow association
+will be mirrored between Amazon Connect instances across AWS Regions"). So each Region's instance
+lists it, under its own instance id. A move drops the number's associations (UpdatePhoneNumber
+"doesn't migrate the flow configuration"); deleting a flow does not: the association then names a
+flow that no longer exists.
+
+DescribePhoneNumber and Associate/DisassociatePhoneNumberContactFlow name a number claimed to a TDG
+by id or ARN in the TDG's home Region, by ARN only in its other Region (ResourceNotFoundException for
+an id), as AWS documents for these three; the other operations take either.
+
+A claim that fails stays claimed to the account, listed and described FAILED, for one day (AWS: "you
+have one day to retry claiming the phone number before the number is released back to the
+inventory"); a retry within the day claims it afresh, under a new id.
 """
 
 from __future__ import annotations
 
-import base64
 import bisect
 import hashlib
-import hmac
 import json
-import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from ..page_tokens import Tokens, request_scope
+from ..service_model import ApiError
 from . import numbering
-from .limits import ListingChange
-from .protocol import ApiError
+from .limits import EstateChange
+
+# A failed claim holds its number for the account this long, then the number returns to the pool.
+FAILED_CLAIM_HOLD_SECONDS = 24 * 3600
+FLOW_ASSOCIATION_FORMS = ("ARN", "ID")
 
 # Region pairs between which Connect Global Resiliency replicates instances.
 REPLICATION_PAIRS = frozenset(
@@ -45,7 +66,6 @@ REPLICATION_PAIRS = frozenset(
         frozenset({"ca-central-1", "us-east-1"}),
     }
 )
-TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 
 def partition_of(region: str) -> str:
@@ -157,44 +177,34 @@ class Number:
     tags: dict[str, str] = field(default_factory=dict)
     status: str = "CLAIMED"
     message: str | None = None
-    visible: bool = True  # a claim becomes visible once it has completed
+    visible: bool = True  # a claim becomes visible once it has completed, or failed
     pending: Pending | None = None
-    flows: dict[str, str] = field(default_factory=dict)  # instance id -> contact flow id
+    claim_failed_until: float | None = None  # a failed claim: when its number returns to the pool
 
 
-class Tokens:
-    """Opaque, signed pagination tokens bound to the request that issued them."""
+@dataclass
+class Flow:
+    id: str
+    arn: str
+    name: str
+    type: str
+    description: str | None
+    content: str
+    status: str
+    tags: dict[str, str] = field(default_factory=dict)
 
-    def __init__(self) -> None:
-        self.secret = secrets.token_bytes(32)
-
-    def issue(self, scope: str, cursor: Any) -> str:
-        payload = base64.urlsafe_b64encode(
-            json.dumps({"s": scope, "c": cursor, "t": int(time.time())}).encode()
-        ).decode()
-        return f"{payload}.{self._sign(payload)}"
-
-    def read(self, token: str, scope: str, error: Callable[[str], ApiError]) -> Any:
-        payload, _, signature = token.partition(".")
-        if not hmac.compare_digest(signature, self._sign(payload)):
-            raise error("NextToken is invalid")
-        try:
-            data = json.loads(base64.urlsafe_b64decode(payload.encode()))
-        except ValueError as exc:
-            raise error("NextToken is invalid") from exc
-        if data["s"] != scope:
-            raise error("NextToken does not belong to this request")
-        if time.time() - data["t"] > TOKEN_LIFETIME_SECONDS:
-            raise error("NextToken has expired")
-        return data["c"]
-
-    def _sign(self, payload: str) -> str:
-        return hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
+    def summary(self) -> dict[str, Any]:
+        return {
+            "Id": self.id,
+            "Arn": self.arn,
+            "Name": self.name,
+            "ContactFlowType": self.type,
+            "ContactFlowState": "ACTIVE",
+            "ContactFlowStatus": self.status,
+        }
 
 
-def request_scope(params: dict[str, Any], *ignored: str) -> str:
-    kept = {k: v for k, v in params.items() if k not in ("NextToken", "MaxResults", *ignored)}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:24]
+InstanceKey = tuple[str, str]  # (Region, instance id): where flows and associations live
 
 
 class AccountState:
@@ -207,6 +217,9 @@ class AccountState:
         self.by_e164: dict[str, str] = {}
         self.by_target: dict[str, list[str]] = {}  # sorted number ids, visible numbers only
         self.pending: set[str] = set()
+        self.failed_claims: set[str] = set()
+        self.flows: dict[InstanceKey, dict[str, Flow]] = {}  # flow id -> flow
+        self.associations: dict[InstanceKey, dict[str, str]] = {}  # number id -> flow id
         self.idempotency: dict[tuple[str, str], tuple[str, Any]] = {}
 
     def index(self, number: Number) -> None:
@@ -218,6 +231,10 @@ class AccountState:
         if position < len(ids) and ids[position] == number.id:
             ids.pop(position)
 
+    def disassociate(self, number_id: str) -> None:
+        for associations in self.associations.values():
+            associations.pop(number_id, None)
+
 
 @dataclass
 class Settings:
@@ -228,6 +245,15 @@ class Settings:
     # A replica instance gets an id of its own, and a TDG's numbers name the instance of the Region
     # they are listed from (AWS documents that a replica keeps the instance's id: the default).
     distinct_replica_ids: bool = False
+    # What ListFlowAssociations answers as a number's ResourceId and as its FlowId: "ARN" (the model's
+    # shape for both, and what callers report AWS answers) or "ID".
+    flow_association_resource_id: str = "ARN"
+    flow_association_flow_id: str = "ARN"
+
+    def check(self) -> None:
+        for name in ("flow_association_resource_id", "flow_association_flow_id"):
+            if getattr(self, name) not in FLOW_ASSOCIATION_FORMS:
+                raise ValueError(f"{name} must be one of {FLOW_ASSOCIATION_FORMS}, not {getattr(self, name)!r}")
 
 
 class ConnectBackend:
@@ -245,6 +271,19 @@ class ConnectBackend:
 
     def account(self, account_id: str) -> AccountState:
         return self.accounts.setdefault(account_id, AccountState())
+
+    def configure(self, changes: dict[str, Any]) -> Settings:
+        """Change settings (all or none: an unknown name or a bad value changes nothing)."""
+        with self.lock:
+            wanted = asdict(self.settings)
+            for key, value in changes.items():
+                if key not in wanted:
+                    raise ValueError(f"unknown setting: {key}; known: {sorted(wanted)}")
+                wanted[key] = type(wanted[key])(value)
+            settings = Settings(**wanted)
+            settings.check()
+            self.settings = settings
+            return settings
 
     def implemented(self, operation: str) -> bool:
         return hasattr(self, f"op_{operation}")
@@ -293,7 +332,10 @@ class ConnectBackend:
                 number.status = "FAILED"
                 number.message = f"{pending.kind.title()} failed"
                 if pending.kind == "CLAIM":
-                    del state.by_e164[number.e164]
+                    number.claim_failed_until = pending.completes_at + FAILED_CLAIM_HOLD_SECONDS
+                    state.failed_claims.add(number_id)
+                    number.visible = True
+                    state.index(number)
                 continue
             number.status, number.message = "CLAIMED", None
             if pending.kind == "CLAIM":
@@ -302,10 +344,14 @@ class ConnectBackend:
             elif pending.kind == "MOVE" and pending.target_arn:
                 state.unindex(number)
                 number.target_arn = pending.target_arn
-                number.flows.clear()
+                state.disassociate(number.id)
                 state.index(number)
             elif pending.kind == "METADATA":
                 number.description = pending.description
+        for number_id in list(state.failed_claims):
+            until = state.numbers[number_id].claim_failed_until
+            if until is not None and until <= now:
+                self._release(state, state.numbers[number_id])
 
     def _instance(self, call: Call, ident: str, code: str = "ResourceNotFoundException") -> Instance:
         region = call.region
@@ -367,14 +413,31 @@ class ConnectBackend:
             return tdg.instance_id
         return home.replicas.get(call.region, tdg.instance_id)
 
-    def _number(self, call: Call, ident: str) -> Number:
-        number_id = ident.rsplit("/", 1)[-1] if ident.startswith("arn:") else ident
-        number = call.state.numbers.get(number_id)
-        if number is None or (not number.visible and number.status != "IN_PROGRESS"):
+    def _number(self, call: Call, ident: str, *, arn_outside_tdg_home: bool = False) -> Number:
+        """The number `ident` (id or ARN) names, reachable from the call's Region. With
+        `arn_outside_tdg_home`, a number claimed to a TDG is named by ARN only outside the TDG's home
+        Region (AWS documents so for DescribePhoneNumber and Associate/DisassociatePhoneNumberContactFlow)."""
+        by_arn = ident.startswith("arn:")
+        number = call.state.numbers.get(ident.rsplit("/", 1)[-1] if by_arn else ident)
+        hidden = number is None or (not number.visible and number.status != "IN_PROGRESS")
+        if number is None or hidden or (by_arn and number.arn != ident):
             raise ApiError("ResourceNotFoundException", f"Phone number {ident} not found")
         if number.region != call.region and not self._reachable_from(call, number):
             raise ApiError("ResourceNotFoundException", f"Phone number {ident} not found in {call.region}")
+        if arn_outside_tdg_home and not by_arn and call.region != self._tdg_home_of(call.state, number):
+            raise ApiError("ResourceNotFoundException", f"Phone number {ident} not found in {call.region}")
         return number
+
+    def _tdg_home_of(self, state: AccountState, number: Number) -> str:
+        """The home Region of the TDG the number is claimed to (its own Region if it is on an instance)."""
+        parsed = parse_arn(number.target_arn)
+        tdg = state.tdgs.get(parsed[3]) if parsed is not None and parsed[2] == "traffic-distribution-group" else None
+        return tdg.home_region if tdg is not None else number.region
+
+    def _claimed(self, number: Number) -> None:
+        """Refuses a change to a number whose claim failed (it can only be released, or claimed again)."""
+        if number.claim_failed_until is not None:
+            raise ApiError("InvalidParameterException", f"The claim of phone number {number.id} failed")
 
     def _reachable_from(self, call: Call, number: Number) -> bool:
         parsed = parse_arn(number.target_arn)
@@ -502,6 +565,8 @@ class ConnectBackend:
             if peer is not None:
                 peer.replicas.pop(instance.region, None)
         del state.instances[(instance.region, instance.id)]
+        state.flows.pop((instance.region, instance.id), None)
+        state.associations.pop((instance.region, instance.id), None)
         return {}
 
     def op_ReplicateInstance(self, call: Call) -> dict[str, Any]:
@@ -533,6 +598,11 @@ class ConnectBackend:
         )
         call.state.instances[(replica_region, replica_id)] = replica
         instance.replicas[replica_region] = replica_id
+        mirrored = (replica_region, replica_id)
+        call.state.flows[mirrored] = {
+            flow.id: replace(flow, arn=self._flow_arn(mirrored, call.account, flow.id), tags=dict(flow.tags))
+            for flow in call.state.flows.get((instance.region, instance.id), {}).values()
+        }
         # The default TDG takes the async delay but never fails: fail_next_async is for what a caller creates.
         ready_at = self.clock() + self.settings.async_delay_seconds
         self._new_tdg(call, instance, f"{instance.alias}-default", None, True, {}, (ready_at, False))
@@ -736,6 +806,9 @@ class ConnectBackend:
             p = call.params
             target_arn = self._target(call, p.get("TargetArn"), p.get("InstanceId"))
             e164 = p["PhoneNumber"]
+            held = call.state.numbers.get(call.state.by_e164.get(e164, ""))
+            if held is not None and held.claim_failed_until is not None:
+                self._release(call.state, held)  # the account retries its failed claim
             if e164 in call.state.by_e164:
                 raise ApiError("InvalidParameterException", f"PhoneNumber {e164} is not available")
             kind = numbering.classify(e164)
@@ -798,6 +871,8 @@ class ConnectBackend:
         if number.visible:
             state.unindex(number)
         state.pending.discard(number.id)
+        state.failed_claims.discard(number.id)
+        state.disassociate(number.id)
         state.by_e164.pop(number.e164, None)
         del state.numbers[number.id]
 
@@ -820,6 +895,7 @@ class ConnectBackend:
         p = call.params
         number = self._number(call, p["PhoneNumberId"])
         self._busy(number)
+        self._claimed(number)
         if number.region != call.region:
             raise ApiError("InvalidParameterException", f"Phone number {number.id} belongs to {number.region}")
         target_arn = self._target(call, p.get("TargetArn"), p.get("InstanceId"))
@@ -837,6 +913,7 @@ class ConnectBackend:
         p = call.params
         number = self._number(call, p["PhoneNumberId"])
         self._busy(number)
+        self._claimed(number)
         completes_at, fails = self._async_outcome()
         number.status = "IN_PROGRESS"
         number.pending = Pending("METADATA", completes_at, fails, description=p.get("PhoneNumberDescription"))
@@ -845,7 +922,7 @@ class ConnectBackend:
         return {}
 
     def op_DescribePhoneNumber(self, call: Call) -> dict[str, Any]:
-        number = self._number(call, call.params["PhoneNumberId"])
+        number = self._number(call, call.params["PhoneNumberId"], arn_outside_tdg_home=True)
         summary = self._summary(call, number)
         summary["Tags"] = number.tags
         summary["PhoneNumberStatus"] = {"Status": number.status}
@@ -853,21 +930,34 @@ class ConnectBackend:
             summary["PhoneNumberStatus"]["Message"] = number.message
         return {"ClaimedPhoneNumberSummary": summary}
 
-    def op_TagResource(self, call: Call) -> dict[str, Any]:
+    def _taggable(self, call: Call) -> Number | Instance | TrafficDistributionGroup | Flow:
         arn = call.params["resourceArn"]
         parsed = parse_arn(arn)
-        resource: Any = None
+        state = call.state
+        resource: Number | Instance | TrafficDistributionGroup | Flow | None = None
         if parsed and parsed[1] == call.account:
-            _, _, kind, ident = parsed
+            region, _, kind, ident = parsed
             if kind == "phone-number":
-                resource = call.state.numbers.get(ident)
+                resource = state.numbers.get(ident)
             elif kind == "instance":
-                resource = call.state.instances.get((parsed[0], ident))
+                resource = state.instances.get((region, ident))
             elif kind == "traffic-distribution-group":
-                resource = call.state.tdgs.get(ident)
-        if resource is None:
+                resource = state.tdgs.get(ident)
+        elif arn.startswith(f"arn:{partition_of(call.region)}:connect:{call.region}:{call.account}:instance/"):
+            instance_id, _, flow_id = arn.split(":", 5)[5].removeprefix("instance/").partition("/contact-flow/")
+            resource = state.flows.get((call.region, instance_id), {}).get(flow_id)
+        if resource is None or resource.arn != arn:
             raise ApiError("ResourceNotFoundException", f"Resource {arn} not found")
-        resource.tags.update(call.params["tags"])
+        return resource
+
+    def op_TagResource(self, call: Call) -> dict[str, Any]:
+        self._taggable(call).tags.update(call.params["tags"])
+        return {}
+
+    def op_UntagResource(self, call: Call) -> dict[str, Any]:
+        tags = self._taggable(call).tags
+        for key in call.params["tagKeys"]:
+            tags.pop(key, None)
         return {}
 
     def _summary(self, call: Call, number: Number) -> dict[str, Any]:
@@ -921,38 +1011,138 @@ class ConnectBackend:
         return result
 
     # ------------------------------------------------------------ contact flows
-    def op_AssociatePhoneNumberContactFlow(self, call: Call) -> dict[str, Any]:
+    def _mirrors(self, instance: Instance) -> list[InstanceKey]:
+        """The instance and its replica: where its flows live."""
+        return [(instance.region, instance.id), *instance.replicas.items()]
+
+    def _flow_arn(self, key: InstanceKey, account: str, flow_id: str) -> str:
+        region, instance_id = key
+        return connect_arn(region, account, f"instance/{instance_id}/contact-flow/{flow_id}")
+
+    def _flow(self, call: Call, instance: Instance, ident: str) -> Flow:
+        key = (instance.region, instance.id)
+        prefix = self._flow_arn(key, call.account, "")
+        flow_id = ident.removeprefix(prefix) if ident.startswith("arn:") else ident
+        flow = call.state.flows.get(key, {}).get(flow_id)
+        if flow is None or (ident.startswith("arn:") and flow.arn != ident):
+            raise ApiError("ResourceNotFoundException", f"Contact flow {ident} not found in instance {instance.id}")
+        return flow
+
+    def op_CreateContactFlow(self, call: Call) -> dict[str, Any]:
         p = call.params
-        number = self._number(call, p["PhoneNumberId"])
         instance = self._instance(call, p["InstanceId"])
-        if self._target_instance_id(call, number.target_arn) != instance.id:
+        if any(f.name == p["Name"] for f in call.state.flows.get((instance.region, instance.id), {}).values()):
+            raise ApiError("DuplicateResourceException", f"A contact flow named {p['Name']} exists in {instance.id}")
+        try:
+            content = json.loads(p["Content"])
+        except ValueError:
+            content = None
+        if not isinstance(content, dict):
+            raise ApiError(
+                "InvalidContactFlowException",
+                "The flow content is not valid",
+                problems=[{"message": "Content must be a JSON object in the Amazon Connect Flow language"}],
+            )
+        flow_id = str(uuid.uuid4())
+        for key in self._mirrors(instance):
+            call.state.flows.setdefault(key, {})[flow_id] = Flow(
+                id=flow_id,
+                arn=self._flow_arn(key, call.account, flow_id),
+                name=p["Name"],
+                type=p["Type"],
+                description=p.get("Description"),
+                content=p["Content"],
+                status=p.get("Status", "PUBLISHED"),
+                tags=dict(p.get("Tags", {})),
+            )
+        created = call.state.flows[(instance.region, instance.id)][flow_id]
+        return {
+            "ContactFlowId": flow_id,
+            "ContactFlowArn": created.arn,
+            "FlowContentSha256": hashlib.sha256(created.content.encode()).hexdigest(),
+        }
+
+    def op_DeleteContactFlow(self, call: Call) -> dict[str, Any]:
+        instance = self._instance(call, call.params["InstanceId"])
+        flow = self._flow(call, instance, call.params["ContactFlowId"])
+        for key in self._mirrors(instance):
+            call.state.flows.get(key, {}).pop(flow.id, None)
+        return {}
+
+    def op_ListContactFlows(self, call: Call) -> dict[str, Any]:
+        instance = self._instance(call, call.params["InstanceId"])
+        types = set(call.params.get("ContactFlowTypes") or ())
+        flows = sorted(
+            (
+                f
+                for f in call.state.flows.get((instance.region, instance.id), {}).values()
+                if f.type in (types or {f.type})
+            ),
+            key=lambda f: f.id,
+        )
+        page, token = self._page(call, flows, lambda f: f.id, 100)
+        result: dict[str, Any] = {"ContactFlowSummaryList": [f.summary() for f in page]}
+        if token:
+            result["NextToken"] = token
+        return result
+
+    def _routed_in(self, state: AccountState, number: Number) -> list[InstanceKey]:
+        """Where a number is associated with a flow: its instance; for a TDG, its instance in each Region."""
+        parsed = parse_arn(number.target_arn)
+        assert parsed is not None
+        if parsed[2] == "instance":
+            return [(parsed[0], parsed[3])]
+        tdg = state.tdgs.get(parsed[3])
+        if tdg is None:
+            return []
+        home = state.instances.get((tdg.home_region, tdg.instance_id))
+        return [(tdg.home_region, tdg.instance_id), *(home.replicas.items() if home else ())]
+
+    def _routed_number(self, call: Call) -> tuple[Number, Instance, list[InstanceKey]]:
+        p = call.params
+        number = self._number(call, p["PhoneNumberId"], arn_outside_tdg_home=True)
+        instance = self._instance(call, p["InstanceId"])
+        keys = self._routed_in(call.state, number)
+        if (instance.region, instance.id) not in keys:
             raise ApiError(
                 "InvalidParameterException", f"Phone number {number.id} is not claimed to instance {instance.id}"
             )
-        number.flows[instance.id] = p["ContactFlowId"]
+        return number, instance, keys
+
+    def op_AssociatePhoneNumberContactFlow(self, call: Call) -> dict[str, Any]:
+        number, instance, keys = self._routed_number(call)
+        self._claimed(number)
+        flow = self._flow(call, instance, call.params["ContactFlowId"])
+        for key in keys:
+            call.state.associations.setdefault(key, {})[number.id] = flow.id
         return {}
 
     def op_DisassociatePhoneNumberContactFlow(self, call: Call) -> dict[str, Any]:
-        p = call.params
-        number = self._number(call, p["PhoneNumberId"])
-        instance = self._instance(call, p["InstanceId"])
-        if number.flows.pop(instance.id, None) is None:
+        number, instance, keys = self._routed_number(call)
+        if number.id not in call.state.associations.get((instance.region, instance.id), {}):
             raise ApiError(
                 "ResourceNotFoundException", f"Phone number {number.id} has no contact flow in {instance.id}"
             )
+        for key in keys:
+            call.state.associations.get(key, {}).pop(number.id, None)
         return {}
 
     def op_ListFlowAssociations(self, call: Call) -> dict[str, Any]:
         p = call.params
         instance = self._instance(call, p["InstanceId"])
-        resource_type = p.get("ResourceType")
+        key = (instance.region, instance.id)
         associations = []
-        if resource_type in (None, "VOICE_PHONE_NUMBER"):
+        if p.get("ResourceType") in (None, "VOICE_PHONE_NUMBER"):
+            by_arn = self.settings.flow_association_resource_id == "ARN"
+            flow_by_arn = self.settings.flow_association_flow_id == "ARN"
             associations = sorted(
                 (
-                    {"ResourceId": n.arn, "FlowId": n.flows[instance.id], "ResourceType": "VOICE_PHONE_NUMBER"}
-                    for n in call.state.numbers.values()
-                    if instance.id in n.flows
+                    {
+                        "ResourceId": call.state.numbers[number_id].arn if by_arn else number_id,
+                        "FlowId": self._flow_arn(key, call.account, flow_id) if flow_by_arn else flow_id,
+                        "ResourceType": "VOICE_PHONE_NUMBER",
+                    }
+                    for number_id, flow_id in call.state.associations.get(key, {}).items()
                 ),
                 key=lambda a: a["ResourceId"],
             )
@@ -962,21 +1152,25 @@ class ConnectBackend:
             result["NextToken"] = token
         return result
 
-    # ---------------------------------------------------------- listing changes
-    def apply_listing_change(self, account: str, change: ListingChange) -> str:
-        """Make `change` through the API's own operations, in the Region of the resource it names:
-        it completes at once unless the async settings say otherwise. Returns what happened."""
+    # ------------------------------------------------------------ estate changes
+    def apply_change(self, account: str, change: EstateChange) -> Applied:
+        """Make `change` (a listing change's, or one made in the admin website) through the API's own
+        operations, in the Region of the resource it names: it completes at once unless the async
+        settings say otherwise."""
         with self.lock:
             state = self.account(account)
             self._settle(state)
             try:
-                operation, params, region = self._listing_change_call(state, change)
-                getattr(self, f"op_{operation}")(Call(state, account, region, params, _invalid))
+                operation, params, region = self._change_call(state, change)
             except ApiError as error:
-                return f"failed: {error.code}: {error.message}"
-            return "applied"
+                return Applied(change.action, "", {}, error=error)
+            try:
+                result = getattr(self, f"op_{operation}")(Call(state, account, region, params, _invalid))
+            except ApiError as error:
+                return Applied(operation, region, params, error=error)
+            return Applied(operation, region, params, result=result)
 
-    def _listing_change_call(self, state: AccountState, change: ListingChange) -> tuple[str, dict[str, Any], str]:
+    def _change_call(self, state: AccountState, change: EstateChange) -> tuple[str, dict[str, Any], str]:
         """The operation that makes `change`, its parameters and the Region to call it in."""
         if change.action == "claim":
             parsed = parse_arn(str(change.target_arn))
@@ -991,14 +1185,12 @@ class ConnectBackend:
             raise ApiError("ResourceNotFoundException", f"Phone number {change.phone_number_id} not found")
         region = number.region
         if change.action == "release":
-            return "ReleasePhoneNumber", {"PhoneNumberId": change.phone_number_id}, region
+            return "ReleasePhoneNumber", {"PhoneNumberId": number.id}, region
         if change.action == "move":
-            return (
-                "UpdatePhoneNumber",
-                {"PhoneNumberId": change.phone_number_id, "TargetArn": change.target_arn},
-                region,
-            )
-        params = {"PhoneNumberId": change.phone_number_id, "PhoneNumberDescription": change.description}
+            return "UpdatePhoneNumber", {"PhoneNumberId": number.id, "TargetArn": change.target_arn}, region
+        if change.action == "tag":
+            return "TagResource", {"resourceArn": number.arn, "tags": dict(change.tags or {})}, region
+        params = {"PhoneNumberId": number.id, "PhoneNumberDescription": change.description}
         return "UpdatePhoneNumberMetadata", params, region
 
     # ------------------------------------------------------------- bulk seeding
@@ -1057,6 +1249,21 @@ class ConnectBackend:
 
 def _invalid(message: str) -> ApiError:
     return ApiError("InvalidParameterException", message)
+
+
+@dataclass
+class Applied:
+    """An estate change as made: the operation, its Region and parameters, and its answer or error."""
+
+    operation: str
+    region: str
+    params: dict[str, Any]
+    result: dict[str, Any] | None = None
+    error: ApiError | None = None
+
+    @property
+    def outcome(self) -> str:
+        return "applied" if self.error is None else f"failed: {self.error.code}: {self.error.message}"
 
 
 @dataclass

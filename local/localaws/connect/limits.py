@@ -1,10 +1,10 @@
 """Quotas, injected faults, listing changes and the request log of the emulated Connect API.
 
 Quotas are token buckets per account, Region and operation (Connect's defaults: 2 requests per
-second, burst 5). Faults are rules matched per request. Listing changes are rules that change the
-estate just before the Nth ListPhoneNumbersV2 request naming a target (AWS listings are not
-snapshots). The log counts every request per operation, with throttled and faulted requests
-counted apart from the ones that were served.
+second, burst 5; CloudTrail's LookupEvents shares the scheme). Faults are rules matched per request.
+Listing changes are rules that change the estate just before the Nth ListPhoneNumbersV2 request
+naming a target (AWS listings are not snapshots). The log counts every request per operation, with
+throttled and faulted requests counted apart from the ones that were served.
 """
 
 from __future__ import annotations
@@ -157,36 +157,49 @@ class Faults:
         return latency, None
 
 
-LISTING_CHANGE_FIELDS = {
+CHANGE_FIELDS = {
     "claim": ("phone_number", "target_arn"),
     "release": ("phone_number_id",),
     "move": ("phone_number_id", "target_arn"),
     "describe": ("phone_number_id",),
+    "tag": ("phone_number_id", "tags"),
 }
 
 
-@dataclass
-class ListingChange:
-    """Just before the `on_call`-th ListPhoneNumbersV2 request naming `listing_target` (None: any
-    listing) is served, apply `action` in that request's account: `claim` phone_number to target_arn,
-    `release` phone_number_id, `move` phone_number_id to target_arn, `describe` (set its description)."""
+@dataclass(kw_only=True)
+class EstateChange:
+    """`claim` phone_number (E.164) to target_arn, `release` phone_number_id, `move` phone_number_id to
+    target_arn, `describe` phone_number_id (set its description) or `tag` phone_number_id with tags."""
 
-    on_call: int
     action: str
-    listing_target: str | None = None
     phone_number_id: str | None = None
     target_arn: str | None = None
     phone_number: str | None = None
     description: str | None = None
+    tags: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in CHANGE_FIELDS:
+            raise ValueError(f"action must be one of {sorted(CHANGE_FIELDS)}, not {self.action!r}")
+        missing = [name for name in CHANGE_FIELDS[self.action] if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.action} needs {', '.join(missing)}")
+
+
+@dataclass(kw_only=True)
+class ListingChange(EstateChange):
+    """Just before the `on_call`-th ListPhoneNumbersV2 request naming `listing_target` (None: any
+    listing) is served, apply the change in that request's account, recorded in CloudTrail as an
+    ordinary API call unless `recorded` is false."""
+
+    on_call: int
+    listing_target: str | None = None
+    recorded: bool = True
     seen: int = 0
     outcome: str | None = None  # None until applied; then "applied" or why it could not be
 
     def __post_init__(self) -> None:
-        if self.action not in LISTING_CHANGE_FIELDS:
-            raise ValueError(f"action must be one of {sorted(LISTING_CHANGE_FIELDS)}, not {self.action!r}")
-        missing = [name for name in LISTING_CHANGE_FIELDS[self.action] if not getattr(self, name)]
-        if missing:
-            raise ValueError(f"a {self.action} needs {', '.join(missing)}")
+        super().__post_init__()
         if isinstance(self.on_call, bool) or not isinstance(self.on_call, int) or self.on_call < 1:
             raise ValueError(f"on_call must be a whole number from 1, not {self.on_call!r}")
 

@@ -1,17 +1,16 @@
 """The Amazon Connect REST-JSON wire protocol, driven by botocore's own service model.
 
-Routing (method + requestUri), request parsing (URI labels, query string, JSON body) and
-validation (required, type, min/max, enum, pattern) are generic over the model's shapes, so
-the emulator answers exactly the paths, names and constraints the real service documents.
-Patterns are Java regular expressions: they are compiled with `regex`, which knows Java's
-Unicode classes (`\\p{L}`, `\\p{Z}`, `\\p{N}`, `\\p{C}`) as Python's `re` does not.
+Routing (method + requestUri) and request parsing (URI labels, query string, JSON body) are
+generic over the model's shapes, and so is validation (`service_model.ShapeValidator`), so the
+emulator answers exactly the paths, names and constraints the real service documents; every
+violation is the operation's InvalidParameterException (else its InvalidRequestException).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -19,16 +18,7 @@ import botocore.session
 import regex
 from botocore.model import OperationModel, Shape
 
-
-class ApiError(Exception):
-    """An error answered in the service's wire shape (`x-amzn-ErrorType` + JSON `Message`)."""
-
-    def __init__(self, code: str, message: str, status: int | None = None, **extra: Any) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-        self.extra = extra
+from ..service_model import ApiError, ShapeValidator
 
 
 @dataclass(frozen=True)
@@ -39,26 +29,12 @@ class Route:
     specificity: int
 
 
-@dataclass
-class ParsedRequest:
-    operation: OperationModel
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-def compile_pattern(raw: str) -> regex.Pattern[str] | None:
-    """A model pattern as the service applies it; botocore writes some with doubled backslashes."""
-    try:
-        return regex.compile(raw.replace("\\\\", "\\"))
-    except regex.error:
-        return None
-
-
 class ConnectProtocol:
     """Routes, parses and validates Connect requests; serialises errors."""
 
     def __init__(self) -> None:
         self.model = botocore.session.get_session().get_service_model("connect")
-        self._patterns: dict[str, regex.Pattern[str] | None] = {}
+        self.validator = ShapeValidator(lambda operation, _member, message: self.validation_error(operation, message))
         routes = []
         for name in self.model.operation_names:
             operation = self.model.operation_model(name)
@@ -72,13 +48,16 @@ class ConnectProtocol:
                     path_pattern += re.escape(part)
                     literal += len(part)
             routes.append(Route(operation, operation.http["method"], re.compile(f"^{path_pattern}$"), literal))
-        self._routes = sorted(routes, key=lambda r: -r.specificity)
+        # Every requestUri of the model starts with a literal segment: routes are looked up by it.
+        self._routes: dict[tuple[str, str], list[Route]] = {}
+        for route in sorted(routes, key=lambda r: -r.specificity):
+            first = route.operation.http["requestUri"].split("?", 1)[0].split("/")[1]
+            self._routes.setdefault((route.method, first), []).append(route)
 
     # ------------------------------------------------------------------ routing
     def route(self, method: str, path: str) -> tuple[OperationModel, list[str]] | None:
-        for route in self._routes:
-            if route.method != method:
-                continue
+        first = path.split("/", 2)[1] if path.count("/") else ""
+        for route in self._routes.get((method, first), ()):
             match = route.regex.match(path)
             if match:
                 return route.operation, [unquote(g) for g in match.groups()]
@@ -147,72 +126,10 @@ class ConnectProtocol:
         return ApiError(code, message)
 
     def validate(self, operation: OperationModel, params: dict[str, Any]) -> None:
-        shape = operation.input_shape
-        if shape is not None:
-            self._validate_structure(operation, shape, params, "")
-
-    def _validate_structure(self, op: OperationModel, shape: Any, value: Any, path: str) -> None:
-        if not isinstance(value, dict):
-            raise self.validation_error(op, f"{path or 'input'} must be an object")
-        for required in shape.required_members:
-            if value.get(required) is None:
-                raise self.validation_error(op, f"{path}{required} is required")
-        for name, member in shape.members.items():
-            if name in value and value[name] is not None:
-                self._validate_value(op, member, value[name], f"{path}{name}")
-
-    def _validate_value(self, op: OperationModel, shape: Any, value: Any, path: str) -> None:
-        kind = shape.type_name
-        meta = shape.metadata
-        if kind == "string":
-            if not isinstance(value, str):
-                raise self.validation_error(op, f"{path} must be a string")
-            if "min" in meta and len(value) < meta["min"]:
-                raise self.validation_error(op, f"{path} must be at least {meta['min']} characters")
-            if "max" in meta and len(value) > meta["max"]:
-                raise self.validation_error(op, f"{path} must be at most {meta['max']} characters")
-            if shape.enum and value not in shape.enum:
-                raise self.validation_error(op, f"{path} has an invalid value: {value!r}")
-            if "pattern" in meta:
-                pattern = self.pattern(meta["pattern"])
-                if pattern is not None and not pattern.fullmatch(value):
-                    raise self.validation_error(op, f"{path} does not match the pattern {pattern.pattern}")
-        elif kind in ("integer", "long"):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.validation_error(op, f"{path} must be an integer")
-            if "min" in meta and value < meta["min"]:
-                raise self.validation_error(op, f"{path} must be at least {meta['min']}")
-            if "max" in meta and value > meta["max"]:
-                raise self.validation_error(op, f"{path} must be at most {meta['max']}")
-        elif kind == "boolean":
-            if not isinstance(value, bool):
-                raise self.validation_error(op, f"{path} must be a boolean")
-        elif kind == "list":
-            if not isinstance(value, list):
-                raise self.validation_error(op, f"{path} must be a list")
-            self._check_count(op, meta, len(value), path)
-            for index, item in enumerate(value):
-                self._validate_value(op, shape.member, item, f"{path}[{index}]")
-        elif kind == "map":
-            if not isinstance(value, dict):
-                raise self.validation_error(op, f"{path} must be a map")
-            self._check_count(op, meta, len(value), path)
-            for key, item in value.items():
-                self._validate_value(op, shape.key, key, f"{path} key")
-                self._validate_value(op, shape.value, item, f"{path}.{key}")
-        elif kind == "structure":
-            self._validate_structure(op, shape, value, f"{path}.")
-
-    def _check_count(self, op: OperationModel, meta: dict[str, Any], count: int, path: str) -> None:
-        if "min" in meta and count < meta["min"]:
-            raise self.validation_error(op, f"{path} must have at least {meta['min']} items")
-        if "max" in meta and count > meta["max"]:
-            raise self.validation_error(op, f"{path} must have at most {meta['max']} items")
+        self.validator.validate(operation, params)
 
     def pattern(self, raw: str) -> regex.Pattern[str] | None:
-        if raw not in self._patterns:
-            self._patterns[raw] = compile_pattern(raw)
-        return self._patterns[raw]
+        return self.validator.pattern(raw)
 
     # ------------------------------------------------------------------ errors
     def error_status(self, code: str) -> int:

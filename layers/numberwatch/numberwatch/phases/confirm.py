@@ -9,6 +9,7 @@ calls; the releases over it wait too, and the digest says how many.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,20 +20,23 @@ from ..ports import Described, Inventory, OutOfTime
 
 @dataclass
 class DescribeBudget:
-    """DescribePhoneNumber calls a run may make, shared by confirmation (first) and details."""
+    """DescribePhoneNumber calls a run may make, shared by confirmation (first) and details (whose
+    Regions take from it at the same time)."""
 
     limit: int
     calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def left(self) -> int:
         return max(0, self.limit - self.calls)
 
     def take(self) -> bool:
         """One call, if the budget allows it."""
-        if self.calls >= self.limit:
-            return False
-        self.calls += 1
-        return True
+        with self.lock:
+            if self.calls >= self.limit:
+                return False
+            self.calls += 1
+            return True
 
 
 @dataclass

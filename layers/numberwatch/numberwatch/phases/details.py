@@ -8,12 +8,16 @@ number's tags and status are at most about ⌈numbers ÷ budget⌉ runs old. A n
 is UPDATED ("Tags"). A claim that FAILED, a number IN_PROGRESS on two descriptions in a row, one
 without a required tag key, one associated with a contact flow that no longer exists: each is a
 finding, reported when it becomes so.
+
+The Regions' windows are described at the same time, one thread per Region (DescribePhoneNumber's
+quota is per Region), so the rotation takes its slowest Region's time, not the sum.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ..diff import TargetPlan, change_of
@@ -111,17 +115,24 @@ class Details:
         refreshed = Refreshed()
         by_target = {p.target.arn: p for p in plans}
         changed = {after.number.arn for p in plans for after, _ in p.changes}
-        described: list[tuple[PhoneNumber, Described]] = []
-        for region, numbers in candidates.items():
-            count = 0
+
+        def describe_window(numbers: Sequence[PhoneNumber]) -> tuple[int, list[tuple[PhoneNumber, Described]]]:
+            count, found = 0, []
             for number in numbers:
                 answer = None if number.arn in changed else self._describe(number.arn)
                 if answer is None and number.arn not in changed:
                     break
                 count += 1
                 if answer is not None and answer.presence in DESCRIBED:
-                    described.append((number, answer))
+                    found.append((number, answer))
+            return count, found
+
+        described: list[tuple[PhoneNumber, Described]] = []
+        with ThreadPoolExecutor(max_workers=max(1, len(candidates)), thread_name_prefix="details") as pool:
+            windows = dict(zip(candidates, pool.map(describe_window, candidates.values()), strict=True))
+        for region, (count, found) in windows.items():
             refreshed.described[region] = count
+            described += found
         known = self.snapshot.numbers([number.arn for number, _ in described])
         for number, answer in described:
             snapshot = known.get(number.arn)

@@ -1,9 +1,11 @@
 """Discover: every instance and TDG of the configured Regions, each once (a TDG is seen from both of
-its Regions), limited to the targets a manual run names."""
+its Regions), limited to the targets a manual run names. Regions are discovered in parallel (each has
+its own Connect quota); their results are merged in the configured order."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..models import Arn, Target, Unobserved
@@ -21,13 +23,17 @@ class Discovered:
 
 def discover(inventory: Inventory, regions: Sequence[str], wanted: Sequence[str] | None) -> Discovered:
     found = Discovered()
-    discoveries: list[Discovery] = []
-    for region in regions:
+
+    def discover_region(region: str) -> Discovery | None:
         try:
-            discoveries.append(inventory.discover(region))
+            return inventory.discover(region)
         except OutOfTime:
-            found.stopped = True
-            break
+            return None
+
+    with ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="discover") as pool:
+        results = list(pool.map(discover_region, regions))
+    discoveries = [d for d in results if d is not None]
+    found.stopped = len(discoveries) < len(results)
     merged: dict[str, Target] = {}
     for discovery in discoveries:
         if discovery.failures:

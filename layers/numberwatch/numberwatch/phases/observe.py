@@ -9,6 +9,11 @@ Each number gets its contact flow from its instance's associations (a TDG's, fro
 it), read once per instance. When they cannot be read, its numbers keep their last known flow (the
 flow is `UNKNOWN_FLOW` tonight, which is never a change) and the target is named as partly observed.
 
+Regions are listed in parallel, one thread per Region (each Region has its own Connect quota, and
+the call gate paces each Region and API on its own), so a run takes as long as its slowest Region.
+A listing's `order` is assigned when it completes, so that of two listings showing the same number
+the one that finished later is still the newer truth.
+
 A record written by release 0.1 has no bucket items: its numbers are read once through the old index,
 checked against its old fingerprints (the index is eventually consistent), and compared number by
 number, so that an upgrade reports nothing that did not change.
@@ -16,9 +21,11 @@ number, so that an upgrade reports nothing that did not change.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..diff import Listing
@@ -83,6 +90,7 @@ class Observer:
         deadline: Deadline,
         sleep: Callable[[float], None] = time.sleep,
         write_baseline: Callable[[Sequence[PhoneNumber]], None] | None = None,
+        on_listed: Callable[[Target, list[PhoneNumber]], None] | None = None,
     ) -> None:
         self.inventory = inventory
         self.snapshot = snapshot
@@ -90,6 +98,7 @@ class Observer:
         self.sleep = sleep
         self.write_baseline = write_baseline  # None: a dry run, which writes nothing
         self.routings: dict[str, Routing | RoutingUnavailable] = {}
+        self.on_listed = on_listed  # sees each target's whole listing, while it is held (the archive)
 
     def observe(
         self,
@@ -99,53 +108,75 @@ class Observer:
         verified: Mapping[str, frozenset[str]],
         rotation: Mapping[str, list[str]],
     ) -> Observed:
-        """List every target in turn. Per home Region, `verified` names the buckets re-read this run and
-        `rotation` the window of slots whose numbers are described in rotation (in that order)."""
+        """List every target, the Regions in parallel (each Region's targets in the order given). Per home
+        Region, `verified` names the buckets re-read this run and `rotation` the window of slots whose
+        numbers are described in rotation (in that order)."""
         observed = Observed()
+        lock = threading.Lock()
+        by_region: dict[str, list[Target]] = {}
         for target in targets:
-            if observed.stopped or self.deadline.passed():
+            by_region.setdefault(target.home_region, []).append(target)
+            observed.rotation.setdefault(target.home_region, [])
+
+        def not_reached(target: Target) -> None:
+            with lock:
                 observed.stopped = True
                 observed.not_reached.append(target.arn)
-                continue
-            baseline = target.home_region in baseline_regions
-            numbers: list[PhoneNumber] = []
-            digests: dict[str, BucketEntries] = {}
-            try:
-                routing = self._routing(target)
+
+        def observe_region(region_targets: Sequence[Target]) -> None:
+            for target in region_targets:
+                if observed.stopped or self.deadline.passed():
+                    not_reached(target)
+                    continue
+                baseline = target.home_region in baseline_regions
+                numbers: list[PhoneNumber] = []
+                digests: dict[str, BucketEntries] = {}
+                try:
+                    routing = self._routing(target)
+                    if baseline:
+                        holdings, digests = self._baseline(target, routing)
+                    else:
+                        numbers = [_routed(number, routing) for number in self.inventory.list_numbers(target)]
+                        holdings = _Holdings()
+                        for number in numbers:
+                            holdings.add(number)
+                        if self.on_listed is not None:
+                            self.on_listed(target, numbers)  # from this Region's thread: the hook is thread-safe
+                except TargetUnavailable as exc:
+                    logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
+                    with lock:
+                        observed.unobserved.append(Unobserved(target.arn, exc.reason))
+                    continue
+                except OutOfTime:
+                    not_reached(target)
+                    continue
+                window = set(rotation.get(target.home_region, ()))
+                # Only this Region's thread appends to its rotation list.
+                observed.rotation[target.home_region] += [n for n in numbers if slot_of(n.arn) in window]
+                record = known.get(target.arn)
+                slice_verified = verified.get(target.home_region, frozenset())
+                with lock:
+                    order = len(observed.numbers_by_target)
+                    observed.numbers_by_target[target.arn] = holdings.count
+                    if isinstance(routing, RoutingUnavailable):
+                        observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
                 if baseline:
-                    holdings, digests = self._baseline(target, routing)
+                    listing = Listing(
+                        target, record, order, fingerprints(digests), listed={}, stored={}, baseline=True,
+                        verified=slice_verified if record is not None and not record.legacy else frozenset(),
+                        digests=digests, written=holdings.count,
+                    )  # fmt: skip
                 else:
-                    numbers = [_routed(number, routing) for number in self.inventory.list_numbers(target)]
-                    holdings = _Holdings()
-                    for number in numbers:
-                        holdings.add(number)
-            except TargetUnavailable as exc:
-                logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
-                observed.unobserved.append(Unobserved(target.arn, exc.reason))
-                continue
-            except OutOfTime:
-                observed.stopped = True
-                observed.not_reached.append(target.arn)
-                continue
-            if isinstance(routing, RoutingUnavailable):
-                observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
-            observed.numbers_by_target[target.arn] = holdings.count
-            observed.held += holdings.held
-            observed.unrouted += holdings.unrouted
-            window = set(rotation.get(target.home_region, ()))
-            rotating = observed.rotation.setdefault(target.home_region, [])
-            rotating += [number for number in numbers if slot_of(number.arn) in window]
-            record, position = known.get(target.arn), len(observed.listings)
-            slice_verified = verified.get(target.home_region, frozenset())
-            if baseline:
-                listing = Listing(
-                    target, record, position, fingerprints(digests), listed={}, stored={}, baseline=True,
-                    verified=slice_verified if record is not None and not record.legacy else frozenset(),
-                    digests=digests, written=holdings.count,
-                )  # fmt: skip
-            else:
-                listing = self._listing(target, record, position, numbers, slice_verified)
-            observed.listings.append(listing)
+                    listing = self._listing(target, record, order, numbers, slice_verified)
+                with lock:
+                    observed.held += holdings.held
+                    observed.unrouted += holdings.unrouted
+                    observed.listings.append(listing)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(by_region)), thread_name_prefix="observe") as pool:
+            for future in [pool.submit(observe_region, group) for group in by_region.values()]:
+                future.result()
+        observed.listings.sort(key=lambda listing: listing.order)
         observed.rotation_windows = {region: list(window) for region, window in rotation.items()}
         for region, numbers in observed.rotation.items():
             order = {slot: index for index, slot in enumerate(rotation.get(region, ()))}
@@ -156,14 +187,15 @@ class Observer:
         self, target: Target, routing: Routing | RoutingUnavailable
     ) -> tuple[_Holdings, dict[str, BucketEntries]]:
         """A target of a Region still recording its baseline, written page by page as it is listed (nothing
-        is reported, so nothing waits for the diff): only its numbers' digests are kept. A number is
-        counted the first time it shows (its country, type and flow are the same on every page); its
-        digest is the last page's."""
+        is reported, so nothing waits for the diff): only its numbers' digests are kept (and, for the
+        archive, the target's own numbers until it is listed). A number is counted the first time it
+        shows (its country, type and flow are the same on every page); its digest is the last page's."""
         holdings, digests = _Holdings(), dict[str, BucketEntries]()
+        archived: dict[str, PhoneNumber] = {}
         region = None
         for page in self.inventory.number_pages(target):
             if page.region != region:
-                holdings, digests = _Holdings(), {}  # the listing starts over from another Region
+                holdings, digests, archived = _Holdings(), {}, {}  # the listing starts over from another Region
                 region = page.region
             numbers = [_routed(number, routing) for number in page.numbers]
             for number in numbers:
@@ -171,8 +203,12 @@ class Observer:
                 if number.arn not in entries:
                     holdings.add(number)
                 entries[number.arn] = number_digest(number)
+            if self.on_listed is not None:
+                archived.update((number.arn, number) for number in numbers)
             if self.write_baseline is not None:
                 self.write_baseline(numbers)
+        if self.on_listed is not None:
+            self.on_listed(target, list(archived.values()))
         return holdings, digests
 
     def _listing(
