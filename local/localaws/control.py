@@ -160,6 +160,11 @@ class StackControl:
         result: dict[str, Any] = self._request("POST", "/connect-emulator/console", change)
         return result
 
+    def complete_pending(self) -> int:
+        """End every pending claim, move and metadata change now (their `async_delay_seconds` over)."""
+        completed: int = self._request("POST", "/connect-emulator/complete-pending", {})["completed"]
+        return completed
+
     def set_tdg_status(self, tdg_arn: str, status: str) -> dict[str, Any]:
         """Put a TDG in any status (CREATION_IN_PROGRESS, ACTIVE, CREATION_FAILED, PENDING_DELETION,
         DELETION_FAILED, UPDATE_IN_PROGRESS) until something changes it again."""

@@ -121,6 +121,34 @@ def test_finding_4_a_number_moved_behind_the_scan_is_one_move_not_a_release(
     assert scan(deployment)["changes"] == NO_CHANGE
 
 
+def test_finding_4_a_number_invisible_while_its_move_is_in_progress_is_deferred_then_one_move(
+    stack: StackControl, estate: Estate, deployment: Deployment
+) -> None:
+    # Given two instances, and a Connect that lists a number on no target while its move is IN_PROGRESS
+    first, second = sorted([estate.instance("a"), estate.instance("b")], key=lambda t: t["Arn"])
+    estate.claim(first["Arn"], 2)
+    mover, *_ = estate.claim(second["Arn"], 2)
+    baseline(deployment)
+    stack.settings(hide_in_progress_moves=True, async_delay_seconds=3600)
+    # When the number starts moving from B to A and the night's scan runs before the move ends
+    stack.console_change("move", phone_number_id=mover.id, target_arn=first["Arn"])
+    summary = scan(deployment)
+    # Then nothing is reported: DescribePhoneNumber says IN_PROGRESS, so its release waits
+    assert summary["changes"] == NO_CHANGE
+    assert summary["releases_deferred"] == 1
+    assert changes(events_of(deployment)) == []
+    # And once the move has ended, the next night reports it as one MOVED from B to A
+    assert stack.complete_pending() == 1
+    stack.settle()
+    summary = scan(deployment)
+    assert summary["changes"] == {**NO_CHANGE, "MOVED": 1}
+    (moved,) = changes(events_of(deployment))
+    assert (moved["before"]["TargetArn"], moved["after"]["TargetArn"]) == (second["Arn"], first["Arn"])
+    # And the night after is quiet
+    stack.settle()
+    assert scan(deployment)["changes"] == NO_CHANGE
+
+
 def test_finding_5_a_number_moved_to_a_region_not_scanned_is_a_move_not_a_release(
     estate: Estate, deployment: Deployment
 ) -> None:

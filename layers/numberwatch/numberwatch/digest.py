@@ -41,7 +41,7 @@ def subject(counts: Counter[ChangeType], account: str, unobserved: int = 0, held
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
 
 
-def _common(event_type: EventType, account: str, run_id: str, observed_at: str) -> dict[str, Any]:
+def envelope_fields(event_type: EventType, account: str, run_id: str, observed_at: str) -> dict[str, Any]:
     """The fields every message for people starts with."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -57,7 +57,7 @@ def _escaped_length(line: str) -> int:
     return len(json.dumps(line)) - 2 + 2
 
 
-def _fit(header: list[str], sections: list[tuple[str, list[str]]], footer: list[str], budget: int) -> str:
+def fit_email_text(header: list[str], sections: list[tuple[str, list[str]]], footer: list[str], budget: int) -> str:
     """Header, as many section lines as the budget allows, a count of the rest, then footer."""
     used = sum(_escaped_length(line) for line in [*header, *footer]) + 200  # the "... and N more" line
     lines = list(header)
@@ -155,7 +155,7 @@ def build_digest(
     )
     waiting = sum(night.deferred.values())
     body = {
-        **_common(EventType.DIGEST, account, run_id, observed_at),
+        **envelope_fields(EventType.DIGEST, account, run_id, observed_at),
         "counts": {t.value: counts[t] for t in DIGEST_ORDER},
         "unobserved_targets": [{"target_arn": u.target_arn, "reason": u.reason} for u in night.unobserved],
         "partly_observed_targets": [{"target_arn": u.target_arn, "reason": u.reason} for u in night.partly_observed],
@@ -181,7 +181,7 @@ def build_digest(
 
     sections = [(t.value, sorted(line(c) for c in by_type[t])) for t in DIGEST_ORDER if by_type[t]]
     empty = len(envelope(body, "")) + ENVELOPE_RESERVE
-    text = _fit(header, sections, footer, SNS_MESSAGE_LIMIT - empty)
+    text = fit_email_text(header, sections, footer, SNS_MESSAGE_LIMIT - empty)
     return OutboxMessage(
         # A retry that found more changes sends a second, fuller digest rather than none.
         message_id=f"digest-{run_id}-{sum(counts.values())}",
@@ -251,7 +251,7 @@ def build_baseline(
 ) -> OutboxMessage:
     total = sum(counts_by_target.values())
     body = {
-        **_common(EventType.BASELINE, account, run_id, observed_at),
+        **envelope_fields(EventType.BASELINE, account, run_id, observed_at),
         "regions": regions,
         "numbers": total,
         "targets": [{"target_arn": arn, "numbers": count} for arn, count in sorted(counts_by_target.items())],
@@ -282,7 +282,7 @@ def build_mass_release_alert(
     shown_targets = held[:ALERT_TARGETS_SHOWN]
     sample_size = max(3, ALERT_SAMPLE_LINES // max(len(shown_targets), 1))
     body = {
-        **_common(EventType.SUSPECTED_MASS_RELEASE, account, run_id, observed_at),
+        **envelope_fields(EventType.SUSPECTED_MASS_RELEASE, account, run_id, observed_at),
         "missing": missing,
         "targets": [
             {"target_arn": h.target_arn, "missing": h.count, "of_total": h.of_total, "sample": h.sample[:sample_size]}

@@ -23,7 +23,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .digest import DIGEST_ORDER, ENVELOPE_RESERVE, SUBJECT_LIMIT, _common, _fit
+from .digest import DIGEST_ORDER, ENVELOPE_RESERVE, SUBJECT_LIMIT, envelope_fields, fit_email_text
 from .events import SNS_MESSAGE_LIMIT, OutboxMessage, envelope
 from .models import ChangeType, EventType, RunStatus, RunSummary
 from .render import escaped
@@ -193,7 +193,7 @@ def build_organization_digest(
     if not counts and not not_observed and not partial and not held and not waiting and not baselines:
         return None
     body = {
-        **_common(EventType.ORGANIZATION_DIGEST, ORGANIZATION, org_run_id, observed_at),
+        **envelope_fields(EventType.ORGANIZATION_DIGEST, ORGANIZATION, org_run_id, observed_at),
         "counts": {t.value: counts[t] for t in DIGEST_ORDER},
         "accounts_scanned": len(outcomes),
         "accounts_not_observed": [
@@ -229,7 +229,7 @@ def build_organization_digest(
         run_id=org_run_id,
         created_at=observed_at,
         body=body,
-        email_text=_fit(header, sections, footer, SNS_MESSAGE_LIMIT - empty),
+        email_text=fit_email_text(header, sections, footer, SNS_MESSAGE_LIMIT - empty),
         subject=_subject(counts, len(outcomes), len(not_observed)),
         attributes={"account": ORGANIZATION},
     )

@@ -24,6 +24,7 @@ from. The control API lives under `/connect-emulator/` in the style of `/moto-ap
     POST   /connect-emulator/settings              async_delay_seconds, fail_next_async, hide_in_progress_moves,
                                                    distinct_replica_ids, flow_association_resource_id,
                                                    flow_association_flow_id
+    POST   /connect-emulator/complete-pending      end every pending claim, move and metadata change now
     POST   /connect-emulator/tdg-status            put a TDG in any status: {"tdg_arn", "status"}
     POST   /connect-emulator/seed                  bulk-claim numbers to a target (at most MAX_SEED_COUNT a call,
                                                    no CloudTrail record)
@@ -215,6 +216,8 @@ class ConnectEmulator:
             elif method == "DELETE":
                 self.listing_changes.reset()
             return 200, {"listing_changes": [asdict(rule) for rule in self.listing_changes.rules]}
+        if (method, action) == ("POST", "complete-pending"):
+            return 200, {"completed": self.backend.complete_pending()}
         if (method, action) == ("POST", "tdg-status"):
             return 200, self.backend.set_tdg_status(payload["tdg_arn"], payload["status"])
         if action == "requests":

@@ -711,6 +711,20 @@ class ConnectBackend:
         self._settle(call.state)
         return {}
 
+    def complete_pending(self) -> int:
+        """Let every pending claim, move and metadata change end now, as it would once its time came
+        (a test's "the next morning", without waiting for `async_delay_seconds`). Returns how many."""
+        with self.lock:
+            now, completed = self.clock(), 0
+            for state in self.accounts.values():
+                for number_id in state.pending:
+                    pending = state.numbers[number_id].pending
+                    if pending is not None:
+                        pending.completes_at = min(pending.completes_at, now)
+                        completed += 1
+                self._settle(state)
+            return completed
+
     def set_tdg_status(self, tdg_arn: str, status: str) -> dict[str, Any]:
         """Put a TDG in any status at once (the control API's way to reach every status)."""
         parsed = parse_arn(tdg_arn)
