@@ -1,6 +1,6 @@
 """The evidence archive's share of a benchmark night: its S3 requests and bytes, and what keeping
-them costs a month. Self-contained: `handler_process` adds `s3_stats` to each night's figures and
-`run` appends `archive_section` to the report.
+them costs a month. The night's S3 figures are counted with every other call
+(`calls.CallCounter`); the report adds `monthly_cost` to the whole bill and `archive_section` to the report.
 
 The cost is the steady state of `RETENTION_DAYS` nights kept: every night's objects stay in S3
 Standard for their first 30 days, then those over 128 KB move to Standard-IA (the template's
@@ -11,8 +11,6 @@ worth a month. KMS requests are left out: the bucket key makes them a few per ni
 from __future__ import annotations
 
 from typing import Any
-
-from localaws.aws_calls import AwsCallLog
 
 RETENTION_DAYS = 400
 TRANSITION_DAYS = 30
@@ -28,17 +26,6 @@ S3_PRICE = {
     "ia_transition_request": 0.01 / 1000,
 }
 _PUT_LIST = ("PutObject", "ListObjectsV2", "ListObjects")
-
-
-def s3_stats(log: AwsCallLog) -> dict[str, Any]:
-    """The night's S3 calls by operation, and the size of every object it put."""
-    calls: dict[str, int] = {}
-    sizes: list[int] = []
-    for call in log.of("s3"):
-        calls[call.operation] = calls.get(call.operation, 0) + 1
-        if call.operation == "PutObject":
-            sizes.append(len(call.params["Body"]))
-    return {"calls": calls, "put_sizes": sizes, "bytes_written": sum(sizes), "requests": sum(calls.values())}
 
 
 def monthly_cost(s3: dict[str, Any], retention_days: int = RETENTION_DAYS) -> dict[str, float]:

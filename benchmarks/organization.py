@@ -37,9 +37,10 @@ from typing import Any
 
 import boto3
 
-from benchmarks.handler_process import dynamodb_stats, sns_stats
-from benchmarks.run import PRICE, PRICES_DATE, ROOT, SEEDER, control, read_units, run_process, start_stack
-from localaws.aws_calls import AwsCallLog
+from benchmarks.calls import CallCounter
+from benchmarks.costs import PRICE, PRICES_DATE
+from benchmarks.estate import ROOT, SEEDER, control, start_stack
+from benchmarks.run import run_process
 from localaws.demo import SEEDER_ACCESS_KEY, create_instance
 from localaws.lambda_runtime import ACCOUNT, deploy
 from localaws.organization import deploy_organization, member_connect
@@ -122,8 +123,8 @@ def before_and_after(endpoint: str) -> dict[str, Any]:
 def small_organization(accounts: int) -> dict[str, Any]:
     stack = LocalStack(port=0).start()
     os.environ["AWS_ENDPOINT_URL"] = stack.endpoint_url
-    log = AwsCallLog()
-    log.install()
+    counter = CallCounter()
+    counter.install()
     try:
         control(stack.endpoint_url, "POST", "/connect-emulator/quotas", {"unlimited_access_keys": [SEEDER_ACCESS_KEY]})
         organization = deploy_organization(stack.app, accounts, REGIONS, ExcludedAccounts=ACCOUNT)
@@ -135,20 +136,21 @@ def small_organization(accounts: int) -> dict[str, Any]:
         nights = {}
         for night in ("baseline", "quiet"):
             durations.clear()
-            log.clear()
+            counter.clear()
             started = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
                 execution = organization.start()
                 described = organization.wait(execution, timeout_seconds=1800)
             wall = time.perf_counter() - started
             history = boto3.client("stepfunctions").get_execution_history(executionArn=execution)["events"]
-            ddb, sns = dynamodb_stats(log), sns_stats(log)
+            figures = counter.figures()
+            ddb, sns = figures["dynamodb"], figures["sns"]
             nights[night] = {
                 "status": described["status"],
                 "wall_seconds": wall,
                 "invocations": [{"step": event.get("source"), "seconds": seconds} for event, seconds in durations],
                 "top_level_states_entered": sum(1 for e in history if e["type"].endswith("StateEntered")),
-                "dynamodb": {"calls": ddb["calls"], "write_units": ddb["write_units"], "bytes_read": ddb["bytes_read"]},
+                "dynamodb": {"calls": ddb["calls"], "write_units": ddb["write_units"], "read_units": ddb["read_units"]},
                 "sns_messages": sns["messages"],
             }
         return {"accounts": accounts, "nights": nights}
@@ -176,7 +178,7 @@ def model(measured: dict[str, Any], memory_mb: int) -> dict[str, Any]:
         scale = ORGANIZATION_ACCOUNTS / accounts
         dynamodb_cost = scale * (
             float(ddb["write_units"]) * PRICE["dynamodb_write_unit"]
-            + read_units({"calls": ddb["calls"], "bytes_read": ddb["bytes_read"]}) * PRICE["dynamodb_read_unit"]
+            + float(ddb["read_units"]) * PRICE["dynamodb_read_unit"]
         )
         night_cost = (
             gb_seconds * PRICE["lambda_gb_second_arm64"]

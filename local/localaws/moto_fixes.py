@@ -12,6 +12,10 @@ seconds, and a baseline of 100,000 numbers would take hours. This version keeps 
 semantics (all conditions checked first, all or nothing, cancellation reasons in order) with an
 undo log of the items it touches instead.
 
+moto 5.2 also builds every item attribute by attribute, summing the sizes of all the attributes
+already set at each one to enforce the 400 KB limit: half the stack's time for a transaction of 99
+numbers. Items are built at once here, checked against the same limit once.
+
 STS refuses to assume a role that does not exist or whose external id does not match (`sts_trust`).
 """
 
@@ -23,12 +27,15 @@ from typing import Any
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
+    ItemSizeTooLarge,
     MultipleTransactionsException,
     TooManyTransactionsException,
     TransactionCanceledException,
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
 from moto.utilities.docker_utilities import DockerModel
 
 from . import consistency, dynamodb_index, sts_trust
@@ -120,10 +127,23 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         raise
 
 
+ITEM_SIZE_LIMIT = 405_000  # moto's: DynamoDB's 400 KB measured between 409 and 410 KB
+
+
+def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+    self.hash_key = hash_key
+    self.range_key = range_key
+    converted = {key: DynamoType(value) for key, value in attrs.items()}
+    if sum(bytesize(key) + value.size() for key, value in converted.items()) > ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict(converted)  # dict.update: no per-attribute size check
+
+
 def apply() -> None:
     global _applied
     if not _applied:
         DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        Item.__init__ = _item_init  # type: ignore[method-assign]
         DockerModel.docker_client = property(_no_docker)  # type: ignore[assignment,method-assign]
         dynamodb_index.apply()
         consistency.apply()

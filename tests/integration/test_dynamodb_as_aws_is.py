@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from localaws.consistency import CONSISTENCY
 from localaws.control import StackControl
@@ -321,3 +322,25 @@ def test_the_index_follows_updates_that_change_an_item_s_index_key(stack: StackC
         TableName=TABLE, Key=key("a"), UpdateExpression="REMOVE #g", ExpressionAttributeNames={"#g": "group"}
     )
     assert in_index("new") == {}
+
+
+@pytest.mark.parametrize("write", ["put", "transaction"])
+def test_an_item_over_the_size_limit_is_refused_and_one_under_it_is_kept(
+    stack: StackControl, table: str, write: str
+) -> None:
+    # The stack builds items at once, checking DynamoDB's 400 KB once per item rather than per attribute
+    client = boto3.client("dynamodb")
+
+    def written(name: str, kilobytes: int) -> None:
+        large = {**item(name, 1), "a": {"S": "x" * 200_000}, "b": {"S": "y" * (kilobytes * 1000 - 200_000)}}
+        if write == "put":
+            client.put_item(TableName=table, Item=large)
+        else:
+            client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": large}}])
+
+    written("under", 390)
+    with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
+        written("over", 420)
+    stored = client.get_item(TableName=table, Key=key("under"), ConsistentRead=True)["Item"]
+    assert len(stored["a"]["S"]) + len(stored["b"]["S"]) == 390_000
+    assert "Item" not in client.get_item(TableName=table, Key=key("over"), ConsistentRead=True)

@@ -264,12 +264,11 @@ def test_a_run_finding_a_live_lease_exits_cleanly(estate: Estate, deployment: De
     assert scan(deployment, run_id=holder)["status"] == "COMPLETED"
 
 
-def test_a_run_that_lost_its_lease_cannot_write(estate: Estate, deployment: Deployment) -> None:
-    estate.claim(estate.instance("a")["Arn"], 3)
-    table = deployment.table
+def steal_lease_at(table: str, step: str) -> Callable[[str], None]:
+    """A kill switch of another kind: at `step`, another run takes the lease."""
 
-    def steal_lease(step: str) -> None:
-        if step == "after_diff":
+    def checkpoint(name: str) -> None:
+        if name == step:
             boto3.client("dynamodb").put_item(
                 TableName=table,
                 Item={
@@ -281,9 +280,37 @@ def test_a_run_that_lost_its_lease_cannot_write(estate: Estate, deployment: Depl
                 },
             )
 
+    return checkpoint
+
+
+def test_a_run_that_lost_its_lease_cannot_write(estate: Estate, deployment: Deployment) -> None:
+    # Given a baseline, then 3 numbers claimed overnight
+    instance = estate.instance("a")
+    estate.claim(instance["Arn"], 2)
+    baseline(deployment)
+    claimed = estate.claim(instance["Arn"], 3)
+    before = deployment.items()
+    # When another run takes the lease once this run has decided what changed
     with pytest.raises(LeaseLost):
-        scan(deployment, checkpoint=steal_lease)
-    assert [i for i in deployment.items() if i["PK"]["S"].startswith("NUM#")] == []
+        scan(deployment, checkpoint=steal_lease_at(deployment.table, "after_diff"))
+    # Then it wrote nothing after: no number, no message, no bucket or target record, no finished run
+    written = [i for i in deployment.items() if i not in before and i["PK"]["S"] != f"LEASE#{ACCOUNT}"]
+    assert [(i["PK"]["S"].split("#")[0], i["status"]["S"]) for i in written] == [("RUN", "RUNNING")]
+    assert not {f"NUM#{n.arn}" for n in claimed} & {i["PK"]["S"] for i in deployment.items()}
+
+
+def test_a_baseline_that_lost_its_lease_while_listing_writes_no_further_page(
+    stack: StackControl, estate: Estate, deployment: Deployment
+) -> None:
+    # Given a target of 2,500 numbers (3 pages): a baseline writes each page as it is listed
+    instance = estate.instance("big")
+    stack.seed(account=ACCOUNT, region=HOME, target_arn=instance["Arn"], count=2500)
+    # When another run takes the lease once the first page is written
+    with pytest.raises(LeaseLost):
+        scan(deployment, checkpoint=steal_lease_at(deployment.table, "baseline_page_written"))
+    # Then only the first page was written: nothing after the lease was lost
+    numbers = [i for i in deployment.items() if i["PK"]["S"].startswith("NUM#")]
+    assert len(numbers) == 1000
 
 
 # ------------------------------------------------------------------ mass-release guard

@@ -24,6 +24,7 @@ from numberwatch.ports import (
     LeaseLost,
     LeaseState,
     Mutation,
+    NumberPage,
     Presence,
     PublishResult,
     PutBucket,
@@ -98,6 +99,9 @@ class FakeConnect:
             for n in self.numbers.get(target.arn, {}).values()
             if n.arn not in self.in_progress
         ]
+
+    def number_pages(self, target: Target) -> Iterator[NumberPage]:
+        yield NumberPage(target.home_region, self.list_numbers(target))
 
     def routing(self, instance_arn: str) -> Routing:
         if instance_arn in self.routing_failing:

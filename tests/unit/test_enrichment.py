@@ -159,6 +159,21 @@ def test_every_number_is_described_within_the_rotation_the_budget_allows() -> No
     assert set(described) == {n.arn for n in held}
 
 
+def test_the_rotation_moves_on_when_a_bucket_holds_more_numbers_than_a_night_can_describe() -> None:
+    # Given 300 numbers, 2 descriptions a night: some of the 256 fingerprint buckets hold 3 numbers or more
+    estate = Estate(DESCRIBE_CALLS_PER_RUN="2")
+    a = instance("a")
+    held = numbers(300, a)
+    baseline(estate, (a, held))
+    described: Counter[str] = Counter()
+    for _ in range(200):
+        estate.connect.described.clear()
+        estate.night()
+        described.update(estate.connect.described)
+    # Then every number is described within about ceil(300 / 2) nights: the rotation never stalls on a bucket
+    assert set(described) == {n.arn for n in held}
+
+
 # ------------------------------------------------------------------ cost
 def test_the_digest_tells_what_the_estate_and_its_unrouted_numbers_cost_a_month() -> None:
     prices = {"currency": "EUR", "source": "our contract", "as_of": "2026-10-01",

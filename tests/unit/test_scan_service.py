@@ -37,12 +37,16 @@ class Estate:
         self.settings = Settings.from_environment({**ENVIRONMENT, **settings})
 
     def night(
-        self, run_id: str | None = None, checkpoint: Callable[[str], None] = no_checkpoint, **request: Any
+        self,
+        run_id: str | None = None,
+        checkpoint: Callable[[str], None] = no_checkpoint,
+        remaining_ms: Callable[[], int] = lambda: 900_000,
+        **request: Any,
     ) -> dict[str, Any]:
         service = ScanService(
             self.connect, self.store, self.publisher, self.settings, lambda: ACCOUNT, checkpoint, self.trail
         )
-        context = RunContext(run_id=run_id or str(uuid.uuid4()), remaining_ms=lambda: 900_000)
+        context = RunContext(run_id=run_id or str(uuid.uuid4()), remaining_ms=remaining_ms)
         return service.run(ScanRequest(**request), context).model_dump(mode="json")
 
     def received(self) -> list[dict[str, Any]]:
@@ -311,3 +315,50 @@ def test_an_edit_of_an_empty_description_to_none_is_no_change() -> None:
     summary = estate.night()
     assert summary["changes"]["UPDATED"] == len(neighbours)
     assert quiet.number not in [e["phone_number"] for e in estate.received() if e["event_type"] == "NUMBER_CHANGE"]
+
+
+# ------------------------------------------------------------------ runs too short for the estate
+def listing_takes(estate: Estate, seconds: int) -> Callable[[], int]:
+    """A Lambda clock on which each target's listing takes `seconds` of the 900 (a huge estate at our pace)."""
+    estate.connect.listed.clear()
+    return lambda: 900_000 - seconds * 1000 * len(estate.connect.listed)
+
+
+def test_a_run_that_cannot_list_every_target_writes_what_it_saw_and_the_next_starts_with_the_rest() -> None:
+    # Given a baseline of three instances, then one claim on each
+    estate = Estate()
+    a, b, c = instance("a"), instance("b"), instance("c")
+    baseline(estate, (a, numbers(3, a, start=10)), (b, numbers(3, b, start=20)), (c, numbers(3, c, start=30)))
+    for index, target in enumerate((a, b, c)):
+        estate.connect.add(target, number(40 + index, target))
+    # When each listing takes 420 s: after two, the time left is kept for writing
+    summary = estate.night(remaining_ms=listing_takes(estate, 420))
+    # Then the two claims seen are reported, and the third target is left for the next run
+    assert summary["status"] == "PARTIAL"
+    assert summary["changes"]["CLAIMED"] == 2 and summary["resume_with"] == [c.arn]
+    assert changes(estate.received()) == Counter({"CLAIMED": 2})
+    # And the next run, as short, starts with it
+    summary = estate.night(remaining_ms=listing_takes(estate, 420))
+    assert estate.connect.listed[0] == c.arn
+    assert summary["changes"]["CLAIMED"] == 1 and summary["resume_with"] == [b.arn]
+    # And with time enough nothing is left to report
+    assert estate.night()["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
+
+
+def test_a_baseline_too_large_for_one_run_completes_over_two() -> None:
+    # Given three instances never scanned, each listing taking 420 s of the 900
+    estate = Estate()
+    a, b, c = instance("a"), instance("b"), instance("c")
+    for index, target in enumerate((a, b, c)):
+        estate.connect.add(target, *numbers(3, target, start=10 * index))
+    # When the first run records two of them and the second the third (first), then another of the two
+    first = estate.night(remaining_ms=listing_takes(estate, 420))
+    assert (first["mode"], first["status"], first["resume_with"]) == ("BASELINE", "PARTIAL", [c.arn])
+    assert [b for b in estate.received() if b["event_type"] == "BASELINE"] == []
+    second = estate.night(remaining_ms=listing_takes(estate, 420))
+    # Then the baseline is complete after the second, its summary counting every target once
+    (summary,) = [b for b in estate.received() if b["event_type"] == "BASELINE"]
+    assert second["mode"] == "BASELINE" and summary["numbers"] == 9 and len(summary["targets"]) == 3
+    # And the next night reports changes
+    estate.connect.add(b, number(99, b))
+    assert estate.night()["changes"]["CLAIMED"] == 1

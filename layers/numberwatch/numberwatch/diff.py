@@ -55,6 +55,7 @@ class Listing:
     baseline: bool = False  # the target's scope is still recording its baseline: nothing is reported
     vanished: bool = False  # no longer listed by discovery: every number departs
     digests: dict[str, BucketEntries] | None = None  # of `listed`, when the observer already computed them
+    written: int = 0  # a baseline's numbers already written as they were listed (their digests only, not listed)
 
     @cached_property
     def listed_digests(self) -> dict[str, BucketEntries]:
@@ -64,7 +65,7 @@ class Listing:
 
     @property
     def examined(self) -> list[str]:
-        return sorted(self.listed.keys() | self.stored.keys())
+        return sorted(self.listed.keys() | self.stored.keys() | (self.digests or {}).keys())
 
     @cached_property
     def suspects(self) -> frozenset[str]:
@@ -148,7 +149,7 @@ def plan(listings: list[Listing], snapshot: Mapping[str, SnapshotNumber], policy
     winners = _winners(listings)
     plans = []
     for listing in listings:
-        target_plan = TargetPlan(listing)
+        target_plan = TargetPlan(listing, baseline_numbers=listing.written)
         departures: list[SnapshotNumber] = []
         for bucket in listing.examined:
             listed = listing.listed.get(bucket, {})

@@ -21,6 +21,9 @@ from .models import PhoneNumber
 
 BUCKETS = 256
 FINGERPRINT_VERSION = 2
+# The rotation of descriptions moves through the same hash in finer steps: a night that can describe
+# fewer numbers than a bucket holds still completes some slots, so the rotation never stalls.
+ROTATION_SLOTS = 65536
 
 # One bucket of one target, at level 2: number ARN -> digest of its change fields.
 BucketEntries = dict[str, bytes]
@@ -29,6 +32,11 @@ BucketEntries = dict[str, bytes]
 def bucket_of(number_arn: str) -> str:
     """The bucket of a number: stable across runs, targets and Regions (two hex digits)."""
     return hashlib.sha256(number_arn.encode()).hexdigest()[:2]
+
+
+def slot_of(number_arn: str) -> str:
+    """The rotation slot of a number (four hex digits; its bucket is the first two)."""
+    return hashlib.sha256(number_arn.encode()).hexdigest()[:4]
 
 
 def number_digest(number: PhoneNumber) -> bytes:

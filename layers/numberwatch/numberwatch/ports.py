@@ -85,11 +85,26 @@ class Described:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class NumberPage:
+    """One page of a target's listing, and the Region it was read from: a page from another Region than
+    the page before starts the listing over (a TDG's listing that failed in its home Region goes on from
+    its other one), and a number may show on two pages (it moved while the pages were read)."""
+
+    region: str
+    numbers: list[PhoneNumber]
+
+
 class Inventory(Protocol):
     def discover(self, region: str) -> Discovery: ...
 
     def list_numbers(self, target: Target) -> list[PhoneNumber]:
-        """Every number of the target; raises TargetUnavailable or OutOfTime."""
+        """Every number of the target, each once (as last shown); raises TargetUnavailable or OutOfTime."""
+        ...
+
+    def number_pages(self, target: Target) -> Iterator[NumberPage]:
+        """The same listing, page by page as it is read, for what can be written as it comes (a baseline);
+        raises TargetUnavailable or OutOfTime while it is iterated."""
         ...
 
     def describe(self, number_arn: str) -> Described:
@@ -151,7 +166,7 @@ class ScopeRecord:
     region: str
     baseline_complete: bool
     full_runs: int = 0
-    refresh_from: int = 0  # the bucket where tonight's rotation of DescribePhoneNumber starts
+    refresh_from: int = 0  # the slot where tonight's rotation of DescribePhoneNumber starts (fingerprint.slot_of)
 
 
 @dataclass(frozen=True)

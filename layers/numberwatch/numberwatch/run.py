@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 
 from .observability import logger
 
+# Connect and CloudTrail calls stop this long before a run's deadline, so that a run that cannot list
+# every target in time (a million numbers in one Region at our pace) still writes what it observed; the
+# targets it did not reach are listed first by the next run.
+WRITE_RESERVE_SECONDS = 60
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -35,6 +40,10 @@ class Deadline:
     remaining_ms: Callable[[], int]
     reserve_seconds: float
     reached: bool = field(default=False, init=False)
+
+    def before(self, seconds: float) -> Deadline:
+        """A deadline `seconds` earlier than this one."""
+        return Deadline(self.remaining_ms, self.reserve_seconds + seconds)
 
     def passed(self) -> bool:
         if not self.reached and self.remaining_ms() < self.reserve_seconds * 1000:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from . import diff
 from .digest import Holdings, Night, build_baseline, build_digest, build_mass_release_alert
 from .events import OutboxMessage, finding_event, number_event
-from .fingerprint import BUCKETS, total_count, verified_buckets
+from .fingerprint import ROTATION_SLOTS, total_count, verified_buckets
 from .models import (
     ArchiveOutcome,
     ArchiveStatus,
@@ -44,14 +44,14 @@ from .observability import logger
 from .phases.archive import ArchiveSession, open_archive
 from .phases.attribute import Attribution, attribute_changes
 from .phases.confirm import DescribeBudget, confirm
-from .phases.details import Details, completed_buckets, refresh_windows
+from .phases.details import Details, completed_slots, refresh_windows
 from .phases.discover import Discovered, discover
 from .phases.observe import Observed, Observer
 from .phases.publish import OutboxPublisher
 from .phases.record import changes_of, findings_of, recover_interrupted_runs
 from .phases.write import Writer
 from .ports import Archive, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
-from .run import Deadline, RunContext, iso, no_checkpoint
+from .run import WRITE_RESERVE_SECONDS, Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
 
 PREVIEW_LIMIT = 50
@@ -87,10 +87,16 @@ class _Known:
 
     records: dict[str, TargetRecord] = field(default_factory=dict)  # target ARN -> its record
     scopes: dict[str, ScopeRecord | None] = field(default_factory=dict)  # Region -> its scope
+    previous: RunRecord | None = None  # the latest earlier run
 
     @property
     def baseline_regions(self) -> set[str]:
         return {r for r, scope in self.scopes.items() if scope is None or not scope.baseline_complete}
+
+    @property
+    def resume_with(self) -> list[str]:
+        """The targets the previous run did not reach for want of time."""
+        return list(self.previous.summary.get("resume_with", [])) if self.previous is not None else []
 
     @property
     def cursors(self) -> dict[str, int]:
@@ -112,12 +118,13 @@ class _Decided:
 
 @dataclass
 class _Scan:
-    """What the scan decided, for the record phase."""
+    """What the scan decided and wrote, for the record phase."""
 
     discovered: Discovered
-    scopes: dict[str, ScopeRecord | None]
+    known: _Known
     plans: list[diff.TargetPlan]
-    stopped: bool
+    settled: set[str]  # targets observed and written (or quiet) this run
+    cut_short: bool  # some target was not reached for want of time
     refresh_from: dict[str, int]  # Region -> where the next run's rotation of descriptions starts
     night: Night
 
@@ -214,16 +221,17 @@ class ScanService:
         discovered = discover(self.inventory, self.settings.regions, run.request.targets)
         run.unobserved += discovered.unobserved
         known = self._known(run, discovered)
-        observed, listings = self._observe(run, discovered, known)
+        observed, listings = self._observe(run, discovered, known, writer)
         decided = self._decide(run, known, observed, listings)
         self._summarise(run, observed, decided.plans, decided.describe_calls, decided.stopped, decided.night)
         run.summary.cloudtrail_lookups = decided.attribution.lookups
         self.checkpoint("after_diff")
         if writer is None:
             return None
-        stopped = not self._write(run, writer, decided) or decided.stopped
+        settled = self._write(run, writer, decided)
         self.checkpoint("after_snapshot_write")
-        return _Scan(discovered, known.scopes, decided.plans, stopped, decided.refresh_from, decided.night)
+        cut_short = bool(observed.not_reached)
+        return _Scan(discovered, known, decided.plans, settled, cut_short, decided.refresh_from, decided.night)
 
     def _known(self, run: _Run, discovered: Discovered) -> _Known:
         """What the snapshot holds of every Region the run touches: its scope and its targets' records."""
@@ -231,12 +239,16 @@ class ScanService:
         for region in sorted(set(self.settings.regions) | {t.home_region for t in discovered.targets}):
             known.records.update(self.store.targets(run.account, region))
             known.scopes[region] = self.store.scope(run.account, region)
+        known.previous = next((r for r in self.store.recent_runs(run.account, 2) if r.run_id != run.run_id), None)
         run.names.update({arn: record.target.name for arn, record in known.records.items()})
         run.names.update({t.arn: t.name for t in discovered.targets})
         return known
 
-    def _observe(self, run: _Run, discovered: Discovered, known: _Known) -> tuple[Observed, list[diff.Listing]]:
-        """Every discovered target listed, then every known target discovery no longer lists, departing."""
+    def _observe(
+        self, run: _Run, discovered: Discovered, known: _Known, writer: Writer | None
+    ) -> tuple[Observed, list[diff.Listing]]:
+        """Every discovered target listed (a baseline's written as it is listed, unless a dry run), then every
+        known target discovery no longer lists, departing."""
         settings = self.settings
         verified = {
             region: verified_buckets(scope.full_runs if scope else 0, settings.full_verification_runs)
@@ -246,9 +258,19 @@ class ScanService:
         for record in known.records.values():
             numbers_by_region[record.target.home_region] += record.count
         rotation = refresh_windows(known.cursors, numbers_by_region, settings.describe_calls_per_run)
+        write_baseline = writer.record_silently if writer is not None else None
         on_listed = run.archive.on_listed if run.archive is not None else None
-        observer = Observer(self.inventory, self.store, run.deadline, on_listed=on_listed)
-        observed = observer.observe(discovered.targets, known.records, known.baseline_regions, verified, rotation)
+        # Listing stops early enough to write what it observed; what it did not reach goes first next run.
+        observer = Observer(
+            self.inventory,
+            self.store,
+            run.deadline.before(WRITE_RESERVE_SECONDS),
+            write_baseline=write_baseline,
+            on_listed=on_listed,
+        )
+        resumed = set(known.resume_with)
+        targets = sorted(discovered.targets, key=lambda target: target.arn not in resumed)
+        observed = observer.observe(targets, known.records, known.baseline_regions, verified, rotation)
         observed.stopped = observed.stopped or discovered.stopped
         run.unobserved += observed.unobserved
         listings = list(observed.listings)
@@ -279,12 +301,13 @@ class ScanService:
         details = Details(self.inventory, self.store, budget, settings.required_tag_keys)
         details.of_changes(plans)
         refreshed = details.in_rotation(observed.rotation, plans)
-        attribution = attribute_changes(self.trail, plans, self._previous_run_start(run), run.context.now())
+        previous_start = known.previous.started_at if known.previous else run.started_at - FIRST_LOOKUP_WINDOW
+        attribution = attribute_changes(self.trail, plans, previous_start, run.context.now())
         refresh_from = {
             region: cursor
             if region in known.baseline_regions
-            else (cursor + completed_buckets(observed.rotation_windows[region], observed.rotation.get(region, []),
-                                             refreshed.described.get(region, 0))) % BUCKETS
+            else (cursor + completed_slots(observed.rotation_windows[region], observed.rotation.get(region, []),
+                                           refreshed.described.get(region, 0))) % ROTATION_SLOTS
             for region, cursor in known.cursors.items()
         }  # fmt: skip
         return _Decided(
@@ -296,22 +319,20 @@ class ScanService:
             stopped=observed.stopped or confirmation.stopped or refreshed.stopped,
         )
 
-    def _write(self, run: _Run, writer: Writer, decided: _Decided) -> bool:
-        """Every target's plan; False when the run had to stop before all were written."""
+    def _write(self, run: _Run, writer: Writer, decided: _Decided) -> set[str]:
+        """Every target's plan, until the run must stop; the targets settled (written, or quiet)."""
         if decided.night.held:
             # Before the targets' records: a run that dies after them must not hold without alerting.
             self._alert(run, writer, decided.night.held)
+        settled: set[str] = set()
         for target_plan in decided.plans:
             if not target_plan.quiet and not writer.apply(
                 target_plan, self._event_for(run, decided.attribution), self._finding_for(run)
             ):
                 run.summary.status = RunStatus.PARTIAL
-                return False
-        return True
-
-    def _previous_run_start(self, run: _Run) -> datetime:
-        earlier = [r for r in self.store.recent_runs(run.account, 2) if r.run_id != run.run_id]
-        return earlier[0].started_at if earlier else run.started_at - FIRST_LOOKUP_WINDOW
+                break
+            settled.add(target_plan.target.arn)
+        return settled
 
     def _night(self, run: _Run, observed: Observed, plans: Sequence[diff.TargetPlan], attribution: str | None) -> Night:
         prices = self.settings.number_prices
@@ -385,7 +406,8 @@ class ScanService:
         summary.targets_scanned = len(observed.numbers_by_target)
         summary.numbers_observed = sum(observed.numbers_by_target.values())
         summary.numbers_by_target = observed.numbers_by_target
-        summary.targets_not_reached = observed.not_reached
+        summary.targets_not_reached = len(observed.not_reached)
+        summary.resume_with = observed.not_reached
         summary.changes = {t.value: counts[t.value] for t in ChangeType}
         summary.releases_held = sum(h.count for h in night.held)
         summary.releases_deferred = sum(night.deferred.values())
@@ -410,27 +432,29 @@ class ScanService:
     def _record(self, run: _Run, writer: Writer, scan: _Scan) -> None:
         """The run's last transaction: baseline summary and scopes, digest, run record."""
         mutations: list[Mutation] = []
-        complete_regions = {
-            region
-            for region in scan.scopes
-            if not scan.stopped
-            and not run.request.targets
-            and region not in scan.discovered.failed_regions
-            and not any(region in self._regions_of(u.target_arn, scan) for u in run.unobserved)
-        }
-        recorded = {region for region, scope in scan.scopes.items() if scope is not None and scope.baseline_complete}
+        scopes = scan.known.scopes
+        complete_regions = {region for region in scopes if self._complete(run, scan, region)}
+        recorded = {region for region, scope in scopes.items() if scope is not None and scope.baseline_complete}
         baselines = sorted(complete_regions - recorded)
         if baselines:
-            counts = {
-                p.target.arn: total_count(p.listing.fingerprints)
-                for p in scan.plans
-                if not p.listing.vanished and p.target.home_region in baselines
+            listed = {t.arn for t in scan.discovered.targets}
+            counts = {  # targets recorded by earlier runs of a baseline that took several
+                arn: record.count
+                for arn, record in scan.known.records.items()
+                if arn in listed and record.target.home_region in baselines
             }
+            counts.update(
+                {
+                    p.target.arn: total_count(p.listing.fingerprints)
+                    for p in scan.plans
+                    if not p.listing.vanished and p.target.home_region in baselines
+                }
+            )
             baseline = build_baseline(run.account, run.run_id, run.observed_at, baselines, counts, run.names)
             if not self.store.has_message(run.account, baseline):
                 mutations.append(writer.message(baseline))
         for region in sorted(complete_regions):
-            scope = scan.scopes[region]
+            scope = scopes[region]
             full_runs = (scope.full_runs if scope else 0) + 1
             refresh_from = scan.refresh_from.get(region, 0)
             mutations.append(PutScope(ScopeRecord(run.account, region, True, full_runs, refresh_from)))
@@ -443,6 +467,22 @@ class ScanService:
         summary = run.summary.model_dump(mode="json", exclude={"preview"})
         mutations.append(PutRun(RunRecord(run.account, run.run_id, run.started_at, run.summary.status, summary)))
         writer.write(mutations)
+
+    def _complete(self, run: _Run, scan: _Scan, region: str) -> bool:
+        """Whether this run saw all of a Region: every target of it observed and settled (a baseline's
+        targets also count when an earlier run of the same baseline recorded them), none unobserved,
+        discovery complete. A complete Region's scope moves on (its baseline, its verification slice,
+        its rotation); a Region that needs several runs is complete on the one that settles its last
+        target."""
+        if run.request.targets or scan.discovered.stopped or region in scan.discovered.failed_regions:
+            return False
+        if any(region in self._regions_of(u.target_arn, scan) for u in run.unobserved):
+            return False
+        targets = [t.arn for t in scan.discovered.targets if t.home_region == region]
+        if not targets:
+            return not scan.cut_short
+        settled = scan.settled | (set(scan.known.records) if region in scan.known.baseline_regions else set())
+        return all(arn in settled for arn in targets)
 
     @staticmethod
     def _regions_of(target_reference: str, scan: _Scan) -> set[str]:

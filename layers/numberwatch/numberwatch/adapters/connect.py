@@ -22,7 +22,16 @@ from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..models import Arn, MalformedSummary, PhoneNumber, Target, TargetKind
-from ..ports import Described, Discovery, OutOfTime, Presence, Routing, RoutingUnavailable, TargetUnavailable
+from ..ports import (
+    Described,
+    Discovery,
+    NumberPage,
+    OutOfTime,
+    Presence,
+    Routing,
+    RoutingUnavailable,
+    TargetUnavailable,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -150,28 +159,42 @@ class ConnectInventory:
     def list_numbers(self, target: Target) -> list[PhoneNumber]:
         """A TDG is listed once: from its home Region, else from its other Region. A number that a
         listing shows twice (it can move while the pages are read) is kept once, as last shown."""
+        numbers: dict[str, PhoneNumber] = {}
+        region = None
+        for page in self.number_pages(target):
+            if page.region != region:
+                numbers.clear()  # the listing starts over from another Region
+                region = page.region
+            numbers.update((n.arn, n) for n in page.numbers)
+        return list(numbers.values())
+
+    def number_pages(self, target: Target) -> Iterator[NumberPage]:
         regions = [target.home_region, *(r for r in target.regions if r != target.home_region)]
         if target.kind is TargetKind.INSTANCE:
             regions = regions[:1]
         reasons = []
         for region in regions:
             try:
-                return list({n.arn: n for n in self._pages(self.client_for(region), target.arn)}.values())
+                for numbers in self._pages(self.client_for(region), target.arn):
+                    yield NumberPage(region, numbers)
+                return
             except (ClientError, BotoCoreError) as exc:
                 reasons.append(f"{region}: {_reason('ListPhoneNumbersV2', exc)}")
             except MalformedSummary as exc:
                 reasons.append(f"{region}: ListPhoneNumbersV2 answered {exc}")
         raise TargetUnavailable("; ".join(reasons))
 
-    def _pages(self, client: ConnectClient, target_arn: str) -> Iterator[PhoneNumber]:
+    def _pages(self, client: ConnectClient, target_arn: str) -> Iterator[list[PhoneNumber]]:
         token: str | None = None
         while True:
             arguments: dict[str, Any] = {"TargetArn": target_arn, "MaxResults": PAGE_SIZE}
             if token:
                 arguments["NextToken"] = token
             page = client.list_phone_numbers_v2(**arguments)
-            for summary in page.get("ListPhoneNumbersSummaryList", []):
-                yield PhoneNumber.from_summary(summary, listed_on=target_arn)
+            yield [
+                PhoneNumber.from_summary(summary, listed_on=target_arn)
+                for summary in page.get("ListPhoneNumbersSummaryList", [])
+            ]
             token = page.get("NextToken")
             if not token:
                 return

@@ -2,11 +2,12 @@
 nightly budget it shares with release confirmation (which goes first).
 
 Every number that changed tonight is described, so that its event carries its tags and status; then,
-with what is left of the budget, the others in rotation: a window of buckets per run, from where the
-last run stopped (`refresh_windows`), so that every number's tags and status are at most about
-⌈numbers ÷ budget⌉ runs old. A number whose tags changed is UPDATED ("Tags"). A claim that FAILED, a
-number IN_PROGRESS on two descriptions in a row, one without a required tag key, one associated with a
-contact flow that no longer exists: each is a finding, reported when it becomes so.
+with what is left of the budget, the others in rotation: a window of rotation slots per run (a finer
+cut of the fingerprints' hash), from where the last run stopped (`refresh_windows`), so that every
+number's tags and status are at most about ⌈numbers ÷ budget⌉ runs old. A number whose tags changed
+is UPDATED ("Tags"). A claim that FAILED, a number IN_PROGRESS on two descriptions in a row, one
+without a required tag key, one associated with a contact flow that no longer exists: each is a
+finding, reported when it becomes so.
 
 The Regions' windows are described at the same time, one thread per Region (DescribePhoneNumber's
 quota is per Region), so the rotation takes its slowest Region's time, not the sum.
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ..diff import TargetPlan, change_of
-from ..fingerprint import BUCKETS, bucket_of
+from ..fingerprint import ROTATION_SLOTS, slot_of
 from ..models import ChangeType, Finding, FindingType, PhoneNumber, SnapshotNumber, changed_fields
 from ..observability import logger
 from ..ports import Described, Inventory, OutOfTime, Presence, Snapshot
@@ -32,13 +33,14 @@ DESCRIBED = (Presence.CLAIMED, Presence.IN_PROGRESS, Presence.FAILED)
 def refresh_windows(
     cursors: Mapping[str, int], numbers_by_region: Mapping[str, int], budget: int
 ) -> dict[str, list[str]]:
-    """Per Region, the buckets whose numbers are described in rotation tonight, from its cursor on: as
-    many buckets as the budget is expected to cover (numbers spread evenly over buckets, in every
-    Region alike, so each Region gets its share of the budget)."""
+    """Per Region, the slots whose numbers are described in rotation tonight, from its cursor on: as
+    many slots as the budget is expected to cover (numbers spread evenly over slots, in every Region
+    alike, so each Region gets its share of the budget)."""
     numbers = max(sum(numbers_by_region.values()), 1)
-    width = min(BUCKETS, max(1, math.ceil(BUCKETS * budget / numbers)))
+    width = min(ROTATION_SLOTS, max(1, math.ceil(ROTATION_SLOTS * budget / numbers)))
     return {
-        region: [f"{(cursor + offset) % BUCKETS:02x}" for offset in range(width)] for region, cursor in cursors.items()
+        region: [f"{(cursor + offset) % ROTATION_SLOTS:04x}" for offset in range(width)]
+        for region, cursor in cursors.items()
     }
 
 
@@ -153,14 +155,12 @@ class Details:
         target_plan.findings += findings_for(known.number, now, self.required_tags)
 
 
-def completed_buckets(window: Sequence[str], numbers: Sequence[PhoneNumber], described: int) -> int:
-    """How many buckets of a window had every one of their numbers described (the cursor moves that far)."""
-    remaining = dict.fromkeys(window, 0)
-    for number in numbers[described:]:
-        remaining[bucket_of(number.arn)] = remaining.get(bucket_of(number.arn), 0) + 1
+def completed_slots(window: Sequence[str], numbers: Sequence[PhoneNumber], described: int) -> int:
+    """How many slots of a window had every one of their numbers described (the cursor moves that far)."""
+    remaining = {slot_of(number.arn) for number in numbers[described:]}
     done = 0
-    for bucket in window:
-        if remaining[bucket]:
+    for slot in window:
+        if slot in remaining:
             break
         done += 1
     return done

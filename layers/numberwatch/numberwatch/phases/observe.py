@@ -29,7 +29,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..diff import Listing
-from ..fingerprint import BucketEntries, bucket_of, changed_buckets, entries_by_bucket, fingerprints, number_digest
+from ..fingerprint import (
+    BucketEntries,
+    bucket_of,
+    changed_buckets,
+    entries_by_bucket,
+    fingerprints,
+    number_digest,
+    slot_of,
+)
 from ..legacy import legacy_fingerprints
 from ..models import UNKNOWN_FLOW, PhoneNumber, Target, TargetKind, TargetRecord, Unobserved
 from ..observability import logger
@@ -46,11 +54,32 @@ class Observed:
     partly_observed: list[Unobserved] = field(default_factory=list)  # listed, but their routing unknown
     numbers_by_target: dict[str, int] = field(default_factory=dict)
     rotation: dict[str, list[PhoneNumber]] = field(default_factory=dict)  # Region -> numbers to describe
-    rotation_windows: dict[str, list[str]] = field(default_factory=dict)  # Region -> the buckets they are from
+    rotation_windows: dict[str, list[str]] = field(default_factory=dict)  # Region -> the slots they are from
     held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (country, type) -> numbers listed
     unrouted: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... of them associated with no flow
-    not_reached: int = 0
+    not_reached: list[str] = field(default_factory=list)  # targets not listed for want of time
     stopped: bool = False
+
+
+def _routed(number: PhoneNumber, routing: Routing | RoutingUnavailable) -> PhoneNumber:
+    if isinstance(routing, RoutingUnavailable):
+        return number.routed(UNKNOWN_FLOW, None)
+    return number.routed(*routing.of(number))
+
+
+@dataclass
+class _Holdings:
+    """What one target holds, for the estate's count and cost: numbers by (country, type), and unrouted."""
+
+    held: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unrouted: Counter[tuple[str, str]] = field(default_factory=Counter)
+    count: int = 0
+
+    def add(self, number: PhoneNumber) -> None:
+        self.count += 1
+        self.held[(number.country, number.type)] += 1
+        if number.flow_id is None:
+            self.unrouted[(number.country, number.type)] += 1
 
 
 class Observer:
@@ -60,12 +89,14 @@ class Observer:
         snapshot: Snapshot,
         deadline: Deadline,
         sleep: Callable[[float], None] = time.sleep,
+        write_baseline: Callable[[Sequence[PhoneNumber]], None] | None = None,
         on_listed: Callable[[Target, list[PhoneNumber]], None] | None = None,
     ) -> None:
         self.inventory = inventory
         self.snapshot = snapshot
         self.deadline = deadline
         self.sleep = sleep
+        self.write_baseline = write_baseline  # None: a dry run, which writes nothing
         self.routings: dict[str, Routing | RoutingUnavailable] = {}
         self.on_listed = on_listed  # sees each target's whole listing, while it is held (the archive)
 
@@ -77,8 +108,9 @@ class Observer:
         verified: Mapping[str, frozenset[str]],
         rotation: Mapping[str, list[str]],
     ) -> Observed:
-        """List every target, the Regions in parallel. Per home Region, `verified` names the buckets re-read
-        this run and `rotation` the window of buckets whose numbers are described in rotation (in that order)."""
+        """List every target, the Regions in parallel (each Region's targets in the order given). Per home
+        Region, `verified` names the buckets re-read this run and `rotation` the window of slots whose
+        numbers are described in rotation (in that order)."""
         observed = Observed()
         lock = threading.Lock()
         by_region: dict[str, list[Target]] = {}
@@ -86,58 +118,59 @@ class Observer:
             by_region.setdefault(target.home_region, []).append(target)
             observed.rotation.setdefault(target.home_region, [])
 
+        def not_reached(target: Target) -> None:
+            with lock:
+                observed.stopped = True
+                observed.not_reached.append(target.arn)
+
         def observe_region(region_targets: Sequence[Target]) -> None:
             for target in region_targets:
                 if observed.stopped or self.deadline.passed():
-                    with lock:
-                        observed.stopped = True
-                        observed.not_reached += 1
+                    not_reached(target)
                     continue
+                baseline = target.home_region in baseline_regions
+                numbers: list[PhoneNumber] = []
+                digests: dict[str, BucketEntries] = {}
                 try:
-                    numbers = self.inventory.list_numbers(target)
                     routing = self._routing(target)
+                    if baseline:
+                        holdings, digests = self._baseline(target, routing)
+                    else:
+                        numbers = [_routed(number, routing) for number in self.inventory.list_numbers(target)]
+                        holdings = _Holdings()
+                        for number in numbers:
+                            holdings.add(number)
+                        if self.on_listed is not None:
+                            self.on_listed(target, numbers)  # from this Region's thread: the hook is thread-safe
                 except TargetUnavailable as exc:
                     logger.warning("Target not observed", extra={"target": target.arn, "reason": exc.reason})
                     with lock:
                         observed.unobserved.append(Unobserved(target.arn, exc.reason))
                     continue
                 except OutOfTime:
-                    with lock:
-                        observed.stopped = True
-                        observed.not_reached += 1
+                    not_reached(target)
                     continue
+                window = set(rotation.get(target.home_region, ()))
+                # Only this Region's thread appends to its rotation list.
+                observed.rotation[target.home_region] += [n for n in numbers if slot_of(n.arn) in window]
+                record = known.get(target.arn)
+                slice_verified = verified.get(target.home_region, frozenset())
                 with lock:
                     order = len(observed.numbers_by_target)
-                    observed.numbers_by_target[target.arn] = len(numbers)
+                    observed.numbers_by_target[target.arn] = holdings.count
                     if isinstance(routing, RoutingUnavailable):
                         observed.partly_observed.append(Unobserved(target.arn, f"routing unknown: {routing.reason}"))
-                if isinstance(routing, RoutingUnavailable):
-                    numbers = [n.routed(UNKNOWN_FLOW, None) for n in numbers]
+                if baseline:
+                    listing = Listing(
+                        target, record, order, fingerprints(digests), listed={}, stored={}, baseline=True,
+                        verified=slice_verified if record is not None and not record.legacy else frozenset(),
+                        digests=digests, written=holdings.count,
+                    )  # fmt: skip
                 else:
-                    numbers = [n.routed(*routing.of(n)) for n in numbers]
-                window = set(rotation.get(target.home_region, ()))
-                baseline = target.home_region in baseline_regions
-                held: Counter[tuple[str, str]] = Counter()
-                unrouted: Counter[tuple[str, str]] = Counter()
-                for number in numbers:
-                    held[(number.country, number.type)] += 1
-                    if number.flow_id is None:
-                        unrouted[(number.country, number.type)] += 1
-                    if not baseline and bucket_of(number.arn) in window:
-                        observed.rotation[target.home_region].append(number)  # this Region's thread only
-                if self.on_listed is not None:
-                    self.on_listed(target, numbers)  # from this Region's thread: the hook is thread-safe
-                listing = self._listing(
-                    target,
-                    known.get(target.arn),
-                    order,
-                    numbers,
-                    baseline=baseline,
-                    verified=verified.get(target.home_region, frozenset()),
-                )
+                    listing = self._listing(target, record, order, numbers, slice_verified)
                 with lock:
-                    observed.held += held
-                    observed.unrouted += unrouted
+                    observed.held += holdings.held
+                    observed.unrouted += holdings.unrouted
                     observed.listings.append(listing)
 
         with ThreadPoolExecutor(max_workers=max(1, len(by_region)), thread_name_prefix="observe") as pool:
@@ -146,9 +179,37 @@ class Observer:
         observed.listings.sort(key=lambda listing: listing.order)
         observed.rotation_windows = {region: list(window) for region, window in rotation.items()}
         for region, numbers in observed.rotation.items():
-            order = {bucket: index for index, bucket in enumerate(rotation.get(region, ()))}
-            numbers.sort(key=lambda n: (order[bucket_of(n.arn)], n.arn))
+            order = {slot: index for index, slot in enumerate(rotation.get(region, ()))}
+            numbers.sort(key=lambda n: (order[slot_of(n.arn)], n.arn))
         return observed
+
+    def _baseline(
+        self, target: Target, routing: Routing | RoutingUnavailable
+    ) -> tuple[_Holdings, dict[str, BucketEntries]]:
+        """A target of a Region still recording its baseline, written page by page as it is listed (nothing
+        is reported, so nothing waits for the diff): only its numbers' digests are kept (and, for the
+        archive, the target's own numbers until it is listed). A number is counted the first time it
+        shows (its country, type and flow are the same on every page); its digest is the last page's."""
+        holdings, digests = _Holdings(), dict[str, BucketEntries]()
+        archived: dict[str, PhoneNumber] = {}
+        region = None
+        for page in self.inventory.number_pages(target):
+            if page.region != region:
+                holdings, digests, archived = _Holdings(), {}, {}  # the listing starts over from another Region
+                region = page.region
+            numbers = [_routed(number, routing) for number in page.numbers]
+            for number in numbers:
+                entries = digests.setdefault(bucket_of(number.arn), {})
+                if number.arn not in entries:
+                    holdings.add(number)
+                entries[number.arn] = number_digest(number)
+            if self.on_listed is not None:
+                archived.update((number.arn, number) for number in numbers)
+            if self.write_baseline is not None:
+                self.write_baseline(numbers)
+        if self.on_listed is not None:
+            self.on_listed(target, list(archived.values()))
+        return holdings, digests
 
     def _listing(
         self,
@@ -156,7 +217,6 @@ class Observer:
         record: TargetRecord | None,
         order: int,
         numbers: list[PhoneNumber],
-        baseline: bool,
         verified: frozenset[str],
     ) -> Listing:
         by_bucket: dict[str, dict[str, PhoneNumber]] = {}
@@ -169,7 +229,7 @@ class Observer:
         else:
             known_buckets = set(current) | set(record.buckets)
             examined = set(changed_buckets(current, record.buckets)) | (verified & known_buckets)
-        stored = {} if baseline else self._stored(target, record, sorted(examined))
+        stored = self._stored(target, record, sorted(examined))
         examined |= stored.keys()
         return Listing(
             target=target,
@@ -179,7 +239,6 @@ class Observer:
             listed={b: by_bucket[b] for b in examined if b in by_bucket},
             stored=stored,
             verified=verified if record is not None and not record.legacy else frozenset(),
-            baseline=baseline,
             digests={b: digests[b] for b in examined if b in digests},
         )
 

@@ -1,5 +1,6 @@
 """Write: each target's plan in transactions, numbers with the messages that report them, then its
-bucket items, its record last; every transaction guarded by the lease.
+bucket items, its record last; every transaction guarded by the lease. A baseline's numbers are
+written earlier, page by page as they are listed (`record_silently`), its bucket items and record here.
 
 A run that dies between two transactions leaves a snapshot the next run completes: a number written
 with its event is not reported again, and the target's old record makes its buckets look changed,
@@ -13,8 +14,8 @@ from dataclasses import dataclass, field
 
 from ..diff import TargetPlan
 from ..events import OutboxMessage
-from ..models import Change, Finding
-from ..ports import DeleteTarget, Lease, Mutation, PutBucket, PutMessage, PutNumber, PutTarget
+from ..models import Change, Finding, PhoneNumber, SnapshotNumber
+from ..ports import DeleteTarget, Lease, Mutation, OutOfTime, PutBucket, PutMessage, PutNumber, PutTarget
 from ..run import Deadline
 
 
@@ -37,6 +38,15 @@ class Writer:
         """One transaction."""
         self.lease.write(self.account, self.run_id, mutations)
         self.written.extend(m.message for m in mutations if isinstance(m, PutMessage))
+
+    def record_silently(self, numbers: Sequence[PhoneNumber]) -> None:
+        """A baseline's numbers as they are listed: at version 1, with no message (nothing is reported),
+        in transactions guarded by the lease like every other write."""
+        if self.deadline.passed():
+            raise OutOfTime("no time left to record the baseline")
+        for chunk in self._chunks([[PutNumber(SnapshotNumber(number, 1))] for number in numbers]):
+            self.write(chunk)
+        self.checkpoint("baseline_page_written")
 
     def apply(
         self,
