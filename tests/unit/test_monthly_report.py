@@ -276,3 +276,19 @@ def test_the_scan_never_imports_the_renderer_or_pygal() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment)
     loaded = run.stdout.strip()
     assert loaded == "[]"
+
+
+def test_a_change_carries_the_tags_it_was_described_with_when_no_inventory_row_does() -> None:
+    # Given inventories that never hold tags, and an update that removed the owner tag of number 2
+    archive = FakeArchive()
+    nights = ArchivedNights(archive, ACCOUNT)
+    one, two = Month10._number(1), Month10._number(2)
+    untagged = replace(two, tags=(("cost-center", "7"),), description="edited")
+    nights.night(at(date(2026, 10, 1)), {TARGET: [one, two]})
+    update = Change(ChangeType.UPDATED, two.arn, two, untagged, 1, 2, ("PhoneNumberDescription",))
+    nights.night(at(date(2026, 10, 2)), {TARGET: [one, two]}, [update])
+    # When the report is built
+    report = build_report(archive, ACCOUNT, Month.parse("2026-10"), PriceTable.example_table(), REQUIRED)
+    # Then number 2 lacks owner, by its change; number 1's tags are unknown
+    assert [(n.phone_number, n.detail) for n in report.missing_tags] == [("+12060000002", "owner")]
+    assert report.tags_unread == 1

@@ -9,9 +9,10 @@ they come. Every object read is checked against the SHA-256 its manifest records
 Which numbers miss a required tag comes from the inventory's tags and the `RequiredTagKeys` setting,
 not from the month's `MISSING_REQUIRED_TAGS` findings: findings are events the archive does not keep
 (its changes table holds `NUMBER_CHANGE` events), and a finding is sent once, when a number becomes so,
-so a number untagged since before the month would never appear. A number's tags are those of the
-newest night of the month that described it (DescribePhoneNumber runs in rotation, so not every
-night); numbers that no night of the month described are counted apart, never guessed.
+so a number untagged since before the month would never appear. A number's tags are the newest the
+month's evidence holds: an inventory row's (when DescribePhoneNumber was asked that night) or a
+change's (every changed number is described, and its event carries its tags). Numbers whose tags no
+evidence of the month holds are counted apart, never guessed.
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def build_report(
     keys = archive.keys(manifest_prefix(account))
     in_month = [k for k in keys if month.holds(manifest_started_at(k).date())]
     manifests = [read_manifest(archive, key) for key in in_month]
+    tags = _Tags(tuple(required_tag_keys))
     for manifest in manifests:
-        _read_changes(archive, manifest, report)
+        _read_changes(archive, manifest, report, tags)
     nightly: dict[date, Manifest] = {}  # the last full run of each night
     for manifest in manifests:
         if manifest.full_inventory:
@@ -105,7 +107,6 @@ def build_report(
     month_end = next(reversed(nightly.values()), None) or _last_full_before(archive, keys, month)
     if month_end is None:
         report.notes.append(f"the archive holds no full inventory on or before {month.last_day.isoformat()}")
-    tags = _Tags(tuple(required_tag_keys))
     readings = list(nightly.values())
     if month_end is not None and month_end not in readings:
         readings.insert(0, month_end)  # no full run in the month: the state it started with
@@ -130,22 +131,33 @@ def build_report(
 
 
 class _Tags:
-    """Which required keys each number lacked, the newest night of the month that read its tags."""
+    """Which required keys each number lacked, by the newest evidence of the month that held its tags."""
 
     def __init__(self, required: tuple[str, ...]) -> None:
         self.required = required
-        self.missing: dict[str, tuple[str, ...]] = {}
+        self._newest: dict[str, tuple[str, tuple[str, ...]]] = {}  # ARN -> (observed at, missing keys)
         self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # the few distinct answers, shared
 
     def of(self, tags: dict[str, str]) -> tuple[str, ...]:
         missing = tuple(key for key in self.required if key not in tags)
         return self._shared.setdefault(missing, missing)
 
+    def missing(self, arn: str) -> tuple[str, ...] | None:
+        """The keys the number lacked when its tags were last read; None: no evidence of the month read them."""
+        newest = self._newest.get(arn)
+        return None if newest is None else newest[1]
+
+    def note(self, arn: str, observed_at: str, tags: dict[str, str] | None) -> None:
+        if self.required and tags is not None:
+            known = self._newest.get(arn)
+            if known is None or known[0] <= observed_at:
+                self._newest[arn] = (observed_at, self.of(tags))
+
     def record(self, line: bytes) -> None:
+        """An inventory row, parsed only when it holds tags."""
         if self.required and not line.endswith(_UNTAGGED):
             row = json.loads(line)
-            if row.get("tags") is not None:
-                self.missing[row["phone_number_arn"]] = self.of(row["tags"])
+            self.note(row["phone_number_arn"], row["observed_at"], row.get("tags"))
 
 
 class _MonthEnd:
@@ -167,7 +179,7 @@ class _MonthEnd:
         if not self.tags.required:
             return
         arn = row["phone_number_arn"]
-        missing = self.tags.of(row["tags"]) if row.get("tags") is not None else self.tags.missing.get(arn)
+        missing = self.tags.of(row["tags"]) if row.get("tags") is not None else self.tags.missing(arn)
         if missing is None:
             report.tags_unread += 1
         elif missing:
@@ -229,13 +241,14 @@ def _lines(body: bytes) -> Iterator[bytes]:
         yield pending
 
 
-def _read_changes(archive: Archive, manifest: Manifest, report: MonthReport) -> None:
+def _read_changes(archive: Archive, manifest: Manifest, report: MonthReport, tags: _Tags) -> None:
     for entry in manifest.objects:
         if not entry.key.startswith(f"{CHANGES.prefix}/"):
             continue
         region = partition_value(entry.key, "region")
         for row in rows_of(_checked(archive, entry)):
             change = _change_line(row, region)
+            tags.note(change.phone_number_arn, change.observed_at, (row.get("after") or {}).get("Tags"))
             report.changes.append(change)
             night = datetime.fromisoformat(change.observed_at).date()
             counts = report.changes_per_night.setdefault(night, {})

@@ -193,6 +193,11 @@ def _html_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _html_facts(rows: Iterable[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v, quote=True)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
 def _numeric(value: str) -> str:
     return ' class="n"' if value[:1].isdigit() and value.replace(",", "").replace(".", "").isdigit() else ""
 
@@ -205,7 +210,7 @@ def to_html(report: MonthReport) -> str:
         f"<title>{title}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{title}</h1>",
         '<section id="summary"><h2>Summary</h2>',
-        _html_table(["", ""], [[k, v] for k, v in _summary(report)]),
+        _html_facts(_summary(report)),
         "</section>",
     ]
     parts += [f'<p class="note">{html.escape(note)}</p>' for note in report.notes]
