@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
@@ -164,7 +165,10 @@ def charts(report: MonthReport) -> list[str]:
     }
     held = pygal.Line(title=f"Numbers held per night, {report.month}", show_legend=False, **options)
     held.add("numbers held", [report.held_per_night.get(d) for d in days])
-    changes = pygal.StackedBar(title=f"Changes per night by type, {report.month}", **options)
+    tallest = max((sum(counts.values()) for counts in report.changes_per_night.values()), default=0)
+    step = max(1, math.ceil(tallest / 10))
+    whole = list(range(0, max(tallest, 1) + step, step))  # counts: whole numbers on the axis
+    changes = pygal.StackedBar(title=f"Changes per night by type, {report.month}", y_labels=whole, **options)
     for kind in CHANGE_TYPES:
         changes.add(kind.lower(), [report.changes_per_night.get(d, {}).get(kind, 0) for d in days])
     rendered = []
