@@ -158,17 +158,28 @@ def measure(bucket: str, fmt: str) -> dict[str, Any]:
     from numberwatch.monthly_report import render_month
 
     archive = S3Archive(boto3.client("s3", region_name="us-east-1"), bucket)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline = peak_rss_mb()
     started, cpu = time.monotonic(), time.process_time()
     body = render_month(archive, ACCOUNT, MONTH, fmt, required_tag_keys=REQUIRED_TAG_KEYS)  # type: ignore[arg-type]
     return {
         "format": fmt,
         "seconds": round(time.monotonic() - started, 2),
         "cpu_seconds": round(time.process_time() - cpu, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "baseline_rss_mb": round(baseline, 1),
         "bytes": len(body),
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Not getrusage's ru_maxrss: Linux carries that across fork and exec,
+    so a child would report the benchmark's own estate; VmHWM belongs to the process's memory map."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -28,8 +28,8 @@ from ..report_model import Month
 from ..run import Deadline
 
 REPORTS = "reports"
-# At 100,000 numbers a month's report takes about 10 s to build (benchmarks/results/report.md): a run
-# with less time than this left leaves it to the next one.
+# At 100,000 numbers a month's report takes about 10 s of CPU, 15 s on a loaded machine
+# (benchmarks/results/report.md): a run with less time than this left leaves it to the next one.
 SECONDS_NEEDED = 60
 _FAILURES = (ArchiveUnavailable, ArchiveConflict, ArchiveMissing, EvidenceMismatch, ValueError, KeyError, zlib.error)
 
