@@ -21,7 +21,6 @@ import io
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
 from typing import Any
 
 from .render import escaped
@@ -142,16 +141,12 @@ def _sections(report: MonthReport) -> list[tuple[str, str, str, tuple[list[str],
     ]  # fmt: skip
 
 
-def _nights(report: MonthReport) -> list[date]:
-    return report.month.days()
-
-
 # ------------------------------------------------------------------ charts
 def charts(report: MonthReport) -> list[str]:
     """Numbers held per night (a line) and changes per night by type (stacked bars), as SVG."""
     import pygal  # about 70 ms of imports, paid on the report path only
 
-    days = _nights(report)
+    days = report.month.days()
     labels = [f"{d.day:02d}" for d in days]
     options: dict[str, Any] = {
         "js": [],  # pygal's default loads its tooltips from the web: the report opens offline
@@ -253,7 +248,7 @@ def to_markdown(report: MonthReport) -> str:
         [
             [d.isoformat(), _count(report.held_per_night.get(d)),
              *(str(report.changes_per_night.get(d, {}).get(k, 0)) for k in CHANGE_TYPES)]
-            for d in _nights(report)
+            for d in report.month.days()
         ],
     )  # fmt: skip
     for _, heading, what, (header, rows) in _sections(report):
@@ -287,7 +282,7 @@ def to_csv(report: MonthReport) -> str:
         row("summary", detail=label, amount=value)
     for note in report.notes:
         row("note", detail=note)
-    for d in _nights(report):
+    for d in report.month.days():
         row("night", date=d.isoformat(), count=report.held_per_night.get(d))
         for kind in CHANGE_TYPES:
             count = report.changes_per_night.get(d, {}).get(kind, 0)
