@@ -16,7 +16,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run run-org test lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
-	awscli bench bench-million bench-org e2e clean
+	awscli bench bench-million bench-org bench-report browser screenshot e2e clean
 
 # Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
 # every hash checked. $(1): the Python, $(2): the venv, $(3): its lock.
@@ -109,6 +109,24 @@ sam-invoke: $(INSTALLED)
 ## The e2e tier: sam build + sam local invoke against the local stack (Docker; several minutes).
 e2e: $(INSTALLED)
 	bash tests/e2e/run.sh
+
+## The browser tier: the monthly report in headless Chromium (Debian's `chromium`, installed with apt-get
+## where it is missing and this shell may; elsewhere the tier is skipped, saying why).
+browser: $(INSTALLED)
+	bash tests/browser/install_chromium.sh
+	$(BIN)/pytest -m browser tests/browser -p no:cacheprovider
+
+## docs/report.png: the demo's monthly report (`make run`'s) in headless Chromium.
+screenshot: $(INSTALLED)
+	bash tests/browser/install_chromium.sh
+	$(MAKE) --no-print-directory run
+	mkdir -p docs
+	$(BIN)/python -m tests.browser.chromium screenshot "$$(ls .local/report-*.html | sort | tail -1)" docs/report.png
+
+## The monthly report at 100,000 numbers: a month of 30 nights archived in the local stack's S3, then
+## render_month timed (seconds, peak RSS; writes benchmarks/results/monthly-report.*). NUMBERS=... for another size.
+bench-report: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:. $(BIN)/python -m benchmarks.monthly_report $(if $(NUMBERS),--numbers $(NUMBERS),)
 
 ## The benchmark: 1,000 to 100,000 numbers, three nights, ours against the naive baseline
 ## (figures only; writes benchmarks/results/). SIZES=1000,10000 for a shorter run.

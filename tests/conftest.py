@@ -43,6 +43,6 @@ def stack(local_stack: LocalStack) -> Iterator[StackControl]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each tier is marked by its folder, so `-m unit` / `-m integration` select it."""
     for item in items:
-        for tier in ("unit", "integration", "e2e"):
+        for tier in ("unit", "integration", "e2e", "browser"):
             if f"/tests/{tier}/" in str(item.path):
                 item.add_marker(getattr(pytest.mark, tier))

@@ -7,7 +7,8 @@ claim that fails, releases 2, moves 1 from an instance to a TDG, unroutes 1, edi
 and removes a required tag; and 1 description edited in the admin website, which leaves no
 CloudTrail record), runs the scan again, and shows what a user gets: the digest email as it would
 read (who made each change, the unrouted numbers, the findings, the monthly cost), the events an
-SQS subscriber received, the run summary. The scan runs at its default pace under Connect's
+SQS subscriber received, the run summary; and saves the month's report, rendered from the local
+archive alone, to `.local/report-YYYY-MM.html` and prints its path. The scan runs at its default pace under Connect's
 default quota; only its DescribePhoneNumber budget is lowered (30 instead of 300), so that the
 rotation of descriptions takes seconds rather than five minutes.
 
@@ -22,9 +23,14 @@ import io
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import boto3
+
+from numberwatch.adapters.s3_archive import S3Archive
+from numberwatch.archive_format import manifest_started_at
+from numberwatch.monthly_report import render_month
 
 from .control import StackControl
 from .demo import HOME_REGION, DemoEstate, seed_demo_estate
@@ -32,6 +38,7 @@ from .lambda_runtime import Deployment, LambdaContext, deploy, use_local_stack
 from .stack import LocalStack
 
 QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+REPORTS = Path(".local")
 SETTINGS = {"REQUIRED_TAG_KEYS": "cost-center,owner", "DESCRIBE_CALLS_PER_RUN": "30"}
 
 
@@ -95,7 +102,18 @@ def emails(stack: StackControl, deployment: Deployment) -> list[tuple[str, str]]
     return rendered
 
 
-def walk(endpoint_url: str) -> None:
+def save_report(deployment: Deployment, summary: dict[str, Any], folder: Path) -> Path:
+    """The month of the last run, rendered from the archive alone as `numberwatch report` does."""
+    month = manifest_started_at(summary["archive"]["manifest_key"]).strftime("%Y-%m")
+    archive = S3Archive(boto3.client("s3", region_name=HOME_REGION), deployment.archive_bucket)
+    required = tuple(SETTINGS["REQUIRED_TAG_KEYS"].split(","))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"report-{month}.html"
+    path.write_bytes(render_month(archive, summary["account"], month, "html", required_tag_keys=required))
+    return path
+
+
+def walk(endpoint_url: str, reports: Path = REPORTS) -> None:
     control = StackControl(endpoint_url)
 
     heading("2. The demo estate, seeded through the public Connect API")
@@ -168,6 +186,10 @@ def walk(endpoint_url: str) -> None:
             )
         else:
             print(f"{body['event_type']:<8} counts={body.get('counts')}")
+
+    heading("8. The month's report, from the evidence archive alone")
+    path = save_report(deployment, summary, reports)
+    print(f"Saved {path.resolve()} (open it in a browser: one file, no network).")
 
 
 def main() -> int:

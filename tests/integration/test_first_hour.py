@@ -257,9 +257,9 @@ def test_the_readme_sqs_command_reaches_the_local_stack(
 
 # ------------------------------------------------------------------ make run
 def test_the_walkthrough_speaks_of_numbers_and_targets_as_the_digest_does(
-    stack: StackControl, local_stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    stack: StackControl, local_stack: LocalStack, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    walkthrough.walk(local_stack.endpoint_url)
+    walkthrough.walk(local_stack.endpoint_url, reports=tmp_path)
     out = capsys.readouterr().out
     overnight = out[out.index("4. Overnight") : out.index("5. The next night")]
     digest = out[out.index("6. What people get") : out.index("7. What machines get")]
@@ -273,6 +273,14 @@ def test_the_walkthrough_speaks_of_numbers_and_targets_as_the_digest_does(
         assert number in digest and number in machines
     for name in named:
         assert name in digest
+    # And the month's report is saved from the archive, with the night's changes and the targets' names in it
+    (saved,) = re.findall(r"^Saved (\S+report-\d{4}-\d\d\.html) ", out, flags=re.MULTILINE)
+    page = Path(saved).read_text()
+    assert Path(saved).parent == tmp_path.resolve()
+    for number in changed[:3]:
+        assert number in page
+    for name in named:
+        assert name in page
 
 
 def test_the_readme_uninstall_commands_remove_what_sam_delete_keeps(

@@ -13,9 +13,10 @@ class FakeArchive:
     objects: dict[str, bytes] = field(default_factory=dict)
     refuse_writes: bool = False
     refuse_reads: bool = False
+    refuse_writes_under: str | None = None  # refuse writes below this prefix only
 
     def put(self, key: str, body: bytes, sha256: str) -> None:
-        if self.refuse_writes:
+        if self.refuse_writes or (self.refuse_writes_under is not None and key.startswith(self.refuse_writes_under)):
             raise ArchiveUnavailable(f"S3 refused PutObject of {key}: AccessDenied")
         assert sha256_of(body) == sha256
         if key in self.objects and self.objects[key] != body:

@@ -14,6 +14,7 @@ from localaws.template import resource, template
 from numberwatch.archive_format import TABLES, Table, glue_columns
 from numberwatch.models import ArchiveOutcome, ArchiveStatus, RunStatus, RunSummary
 from numberwatch.observability import metrics, record_run
+from numberwatch.phases.report import REPORTS
 
 ARCHIVE = {"Ref": "ArchiveBucket"}
 ARCHIVE_ARN = {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}
@@ -101,7 +102,11 @@ def test_the_function_may_add_to_the_archive_and_read_it_back_but_never_delete_o
     archive = [s for s in _function_role_statements() if any(a.startswith("s3:") for a in _actions(s))]
     assert {s["Sid"]: (sorted(_actions(s)), s["Resource"], s.get("Condition")) for s in archive} == {
         "ArchiveCreatesAndReadsBack": (["s3:GetObject", "s3:PutObject"], ARCHIVE_OBJECTS, None),
-        "ArchiveListsManifests": (["s3:ListBucket"], ARCHIVE_ARN, {"StringLike": {"s3:prefix": "manifests/*"}}),
+        "ArchiveListsManifestsAndReports": (
+            ["s3:ListBucket"],
+            ARCHIVE_ARN,
+            {"StringLike": {"s3:prefix": ["manifests/*", f"{REPORTS}/*"]}},
+        ),
     }
     for statement in _function_role_statements():
         assert statement["Effect"] == "Allow"
@@ -134,6 +139,13 @@ def _glue_table(table: Table) -> dict[str, Any]:
         if r["Type"] == "AWS::Glue::Table" and r["Properties"]["TableInput"]["Name"] == table.name
     ]
     return found
+
+
+def test_no_glue_table_reads_the_monthly_reports() -> None:
+    # Athena projects each table from its own prefix: the reports' HTML, CSV and Markdown are in none
+    locations = [_glue_table(table)["StorageDescriptor"]["Location"]["Fn::Sub"] for table in TABLES]
+    assert locations and not [location for location in locations if f"/{REPORTS}/" in location]
+    assert REPORTS not in {table.prefix for table in TABLES}
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)

@@ -221,6 +221,11 @@ def manifest_key(account: str, run_id: str, started_at: datetime) -> str:
     return f"{manifest_prefix(account)}{started_at.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}_{run_id}.json"
 
 
+def partition_value(key: str, name: str) -> str:
+    """The value of partition `name` in an object's key (`region=us-east-1` -> `us-east-1`)."""
+    return next(part.split("=", 1)[1] for part in key.split("/") if part.startswith(f"{name}="))
+
+
 def manifest_run_id(key: str) -> str:
     return key.rsplit("/", 1)[-1].split("_", 1)[1].removesuffix(".json")
 

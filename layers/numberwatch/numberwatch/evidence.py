@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from .archive_format import Manifest, manifest_prefix, manifest_started_at, rows_of, sha256_of
+from .archive_format import Manifest, manifest_prefix, manifest_started_at, partition_value, rows_of, sha256_of
 from .ports import Archive, ArchiveMissing
 
 
@@ -110,7 +110,7 @@ def inventory_as_of(archive: Archive, account: str, day: date) -> InventoryAsOf:
     before that (UTC) date, each object checked against its manifest."""
     keys = archive.keys(manifest_prefix(account))
     for key in reversed([k for k in keys if manifest_started_at(k).date() <= day]):
-        manifest = _manifest(archive, key)
+        manifest = read_manifest(archive, key)
         if not manifest.full_inventory:
             continue
         found = InventoryAsOf(manifest.run_id, manifest.started_at, key)
@@ -120,7 +120,7 @@ def inventory_as_of(archive: Archive, account: str, day: date) -> InventoryAsOf:
             body = archive.get(entry.key)
             if sha256_of(body) != entry.sha256:
                 raise EvidenceMismatch(f"{entry.key} does not match the SHA-256 its manifest {key} records")
-            region = _partition(entry.key, "region")
+            region = partition_value(entry.key, "region")
             found.numbers += [{**row, "region": region} for row in rows_of(body)]
         return found
     raise NoInventoryAsOf(_before_the_archive(archive, keys, day))
@@ -128,7 +128,7 @@ def inventory_as_of(archive: Archive, account: str, day: date) -> InventoryAsOf:
 
 def _before_the_archive(archive: Archive, keys: list[str], day: date) -> str:
     for key in keys:
-        manifest = _manifest(archive, key)
+        manifest = read_manifest(archive, key)
         if manifest.full_inventory:
             first = datetime.fromisoformat(manifest.started_at.replace("Z", "+00:00")).date()
             return (
@@ -138,12 +138,9 @@ def _before_the_archive(archive: Archive, keys: list[str], day: date) -> str:
     return f"no archived inventory on or before {day.isoformat()}: the archive holds no full inventory yet"
 
 
-def _manifest(archive: Archive, key: str) -> Manifest:
+def read_manifest(archive: Archive, key: str) -> Manifest:
+    """A manifest, or EvidenceMismatch when it cannot be decoded."""
     try:
         return Manifest.decode(archive.get(key))
     except (ValueError, KeyError, TypeError) as exc:
         raise EvidenceMismatch(f"manifest {key} is unreadable: {exc}") from exc
-
-
-def _partition(key: str, name: str) -> str:
-    return next(part.split("=", 1)[1] for part in key.split("/") if part.startswith(f"{name}="))

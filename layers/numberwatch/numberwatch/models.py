@@ -402,6 +402,23 @@ class ArchiveOutcome(BaseModel):
     backfilled_runs: list[str] = Field(default_factory=list)
 
 
+class ReportStatus(StrEnum):
+    WRITTEN = "WRITTEN"  # the month's report (its missing formats) written to the archive this run
+    ALREADY_WRITTEN = "ALREADY_WRITTEN"  # an earlier run of the month wrote it: nothing done
+    NOTHING_TO_REPORT = "NOTHING_TO_REPORT"  # no run of that month is archived
+    NOT_WRITTEN = "NOT_WRITTEN"  # not tried this run (`note` says why): the next run tries
+    FAILED = "FAILED"  # the archive refused or held a mismatch: the next run tries again
+
+
+class ReportOutcome(BaseModel):
+    """What the monthly report step did: the report of the month before the run's month."""
+
+    status: ReportStatus
+    month: str
+    keys: list[str] = Field(default_factory=list)  # written this run
+    note: str = ""
+
+
 class RunSummary(BaseModel):
     """What the function returns, and what the run record keeps."""
 
@@ -438,4 +455,5 @@ class RunSummary(BaseModel):
     duration_ms: int = 0
     message: str = ""
     archive: ArchiveOutcome | None = None
+    monthly_report: ReportOutcome | None = None  # None: no archive configured, or a dry run
     preview: list[dict[str, Any]] = Field(default_factory=list)

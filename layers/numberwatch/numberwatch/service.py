@@ -10,7 +10,8 @@
  7. write (phases.write): per target, numbers with their messages in transactions, the record last
  8. record (phases.record): baseline summary, scopes, digest, run record
  9. publish (phases.publish): this run's messages from memory
-10. archive (phases.archive, when configured): the evidence, write-once; release the lease
+10. archive (phases.archive, when configured): the evidence, write-once; on the first run of a month,
+    the report of the month before (phases.report); release the lease
 Every step is safe to repeat: a retry of the same invocation resumes its own run.
 """
 
@@ -33,6 +34,8 @@ from .models import (
     ChangeType,
     Finding,
     HeldRelease,
+    ReportOutcome,
+    ReportStatus,
     RunMode,
     RunStatus,
     RunSummary,
@@ -49,8 +52,10 @@ from .phases.discover import Discovered, discover
 from .phases.observe import Observed, Observer
 from .phases.publish import OutboxPublisher
 from .phases.record import changes_of, findings_of, recover_interrupted_runs
+from .phases.report import write_last_month
 from .phases.write import Writer
 from .ports import Archive, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
+from .report_model import Month
 from .run import WRITE_RESERVE_SECONDS, Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
 
@@ -205,10 +210,23 @@ class ScanService:
         if run.archive is not None:
             full = not request.targets and summary.status is RunStatus.COMPLETED
             summary.archive = run.archive.finish(self.store, self.store, summary, full, self.checkpoint)
+            summary.monthly_report = self._report(run, summary.archive)
         if self.settings.alert_email is not None:
             summary.alert_subscription = self.publisher.subscription(self.settings.alert_email).value
         self.store.release_lease(account, context.run_id)
         return self._finish(summary, clock)
+
+    def _report(self, run: _Run, archived: ArchiveOutcome) -> ReportOutcome:
+        """Last month's report, once: after this run's evidence, so that it is in the report."""
+        assert self.archive is not None
+        if archived.status is not ArchiveStatus.WRITTEN:
+            month = str(Month.before(run.started_at))
+            note = "the archive refused this run's evidence: the next run writes the report"
+            return ReportOutcome(status=ReportStatus.NOT_WRITTEN, month=month, note=note)
+        settings = self.settings
+        return write_last_month(
+            self.archive, run.account, run.started_at, run.deadline, settings.number_prices, settings.required_tag_keys
+        )
 
     def _finish(self, summary: RunSummary, clock: float) -> RunSummary:
         summary.connect_api_calls = self.inventory.api_calls

@@ -26,6 +26,18 @@ _TAKEN = {"PreconditionFailed", "412"}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
+_CONTENT_TYPES = {
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+}
+
+
+def _content_type(key: str) -> str:
+    return next((kind for suffix, kind in _CONTENT_TYPES.items() if key.endswith(suffix)), "application/gzip")
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -44,7 +56,7 @@ class S3Archive:
                 IfNoneMatch="*",
                 ChecksumAlgorithm="SHA256",
                 ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
-                ContentType="application/json" if key.endswith(".json") else "application/gzip",
+                ContentType=_content_type(key),
             )
             return
         except ClientError as exc:

@@ -121,7 +121,7 @@ class ArchiveSession:
         if self.unavailable is not None:
             logger.error("Archive unavailable: no evidence written this run", extra={"reason": self.unavailable})
             return ArchiveOutcome(status=ArchiveStatus.FAILED, note=self.unavailable)
-        writer = _EvidenceWriter(self.archive, self.account, checkpoint, self.head)
+        writer = EvidenceWriter(self.archive, self.account, checkpoint, self.head)
         backfilled: list[str] = []
         try:
             for record in self._unarchived(runs):
@@ -263,7 +263,7 @@ def _run_row(
 
 
 @dataclass
-class _EvidenceWriter:
+class EvidenceWriter:
     """Writes runs' evidence in order, each manifest chained to the one before."""
 
     archive: Archive
