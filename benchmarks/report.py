@@ -24,7 +24,6 @@ from benchmarks.costs import (
 from localaws.template import template
 
 NIGHTS = ("baseline", "quiet", "1% changed")
-BUCKETS = 256
 
 
 def _rows(report: dict[str, Any], night: str) -> list[dict[str, Any]]:
@@ -180,7 +179,7 @@ def _history_bytes(quiet: dict[str, Any], changed: dict[str, Any]) -> float:
 
 def rotation_table(report: dict[str, Any]) -> list[str]:
     lines = [
-        "| numbers | rotation describes on a quiet night | cursor after the quiet night (bucket, per Region)"
+        "| numbers | rotation describes on a quiet night | cursor after the quiet night (slot of 65,536, per Region)"
         " | at most N nights old |",
         "|---:|---:|---|---:|",
     ]
