@@ -184,6 +184,12 @@ def walk(endpoint_url: str, reports: Path = REPORTS) -> None:
                 f"changed_fields={body['changed_fields']} "
                 f"attributes={message['attributes']}"
             )
+        elif body["event_type"] == "NUMBER_FINDING":
+            target = names.get(body["target_arn"], body["target_arn"])
+            print(
+                f"{'FINDING':<8} {body['phone_number']:<14} {target}  event_id={body['event_id']} "
+                f"finding_type={body['finding_type']}"
+            )
         else:
             print(f"{body['event_type']:<8} counts={body.get('counts')}")
 
