@@ -26,8 +26,11 @@ define hashed_venv
 	$(if $(3),$(2)/bin/pip install --quiet --require-hashes -r $(3))
 endef
 
-$(INSTALLED): requirements/pip.lock requirements-dev.lock
+# Then the project itself, editable, from nothing but this checkout (no index, no dependencies, the build
+# backend from the lock just installed): it puts the `numberwatch` command in .venv/bin.
+$(INSTALLED): requirements/pip.lock requirements-dev.lock pyproject.toml
 	$(call hashed_venv,$(PYTHON),$(VENV),requirements-dev.lock)
+	$(BIN)/pip install --quiet --no-index --no-deps --no-build-isolation --editable .
 	touch $@
 
 # The AWS CLI pins botocore exactly, so it lives in a venv of its own.
