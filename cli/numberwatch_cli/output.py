@@ -4,7 +4,8 @@ Descriptions, names and tags are written by the people the tool reports on. In a
 never lay out the output: every cell goes to Rich as a `Text` (never parsed as markup, so `[bold]`
 or `[link=...]` stays literal) after control and format characters are removed (an escape sequence
 could otherwise move the cursor or recolour the screen). In CSV a cell that a spreadsheet would run
-as a formula (starting with = + - @, a tab or a carriage return) gets a leading quote. JSON is
+as a formula (starting with = + - @, a tab or a carriage return) gets a leading quote, except an
+E.164 number alone (`+` and digits: no function, no reference, nothing a spreadsheet can run). JSON is
 structure-safe and keeps the raw values, for machines.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Sequence
 from enum import StrEnum
@@ -24,6 +26,7 @@ from rich.text import Text
 
 _REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_E164 = re.compile(r"\+\d{1,15}")
 
 
 class Format(StrEnum):
@@ -60,7 +63,7 @@ def csv_cell(value: Any) -> str:
         if isinstance(value, dict)
         else str(value)
     )
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) and not _E164.fullmatch(text) else text
 
 
 def as_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
@@ -97,4 +100,4 @@ def emit(console: Console, output: Format, title: str, columns: Sequence[str], r
 
 def say(console: Console, text: str, style: str | None = None) -> None:
     """One line for people, never parsed as markup (it may quote a value from Connect)."""
-    console.print(Text(plain(text), style=style or ""))
+    console.print(Text(plain(text), style=style or ""), soft_wrap=True)
