@@ -54,7 +54,7 @@ def test_text_from_connect_cannot_lay_out_the_terminal() -> None:
     assert "\x1b" not in shown and "\u202e" not in shown
     (row,) = [line for line in shown.splitlines() if "pwned" in line]
     assert "fake linetxt" in row  # the newline did not start a line of its own
-    assert plain(hostile) == "[bold red]pwned[/] [link=http://evil]x[/link] fake linetxt"
+    assert plain(hostile) == "[bold red]pwned[/] [link=http://evil]x[/link][2J fake linetxt"
 
 
 def test_a_bad_number_is_a_usage_error_before_any_aws_call() -> None:
