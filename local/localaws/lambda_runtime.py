@@ -130,7 +130,7 @@ class FunctionHost:
 
 @dataclass
 class Deployment:
-    """The stack's table, topic and archive bucket in the local stack, with two SQS subscribers:
+    """The stack's table, topics and archive bucket in the local stack, with two SQS subscribers:
     `machines` gets everything, `people` only what the email subscription's filter lets through."""
 
     table: str
@@ -139,6 +139,7 @@ class Deployment:
     people_queue: str
     env: dict[str, str]
     archive_bucket: str = ""
+    chat_queue: str = ""  # an SQS subscriber of the chat topic, as Chatbot would be
 
     def invoke(self, event: dict[str, Any], context: LambdaContext | None = None, **overrides: str) -> dict[str, Any]:
         env = {**self.env, **overrides}
@@ -214,12 +215,22 @@ def deploy(
         if arn not in subscribed:
             sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
         queues[name] = url
+    chat_arn = sns.create_topic(Name=f"{topic}-chat")["TopicArn"]
+    chat_queue = sqs.create_queue(QueueName=f"{topic}-chat")["QueueUrl"]
+    chat_queue_arn = sqs.get_queue_attributes(QueueUrl=chat_queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    if chat_queue_arn not in {
+        s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=chat_arn)["Subscriptions"]
+    }:
+        sns.subscribe(TopicArn=chat_arn, Protocol="sqs", Endpoint=chat_queue_arn)
     archive_bucket = create_archive_bucket()
     env = function_environment(
         FUNCTION,
         {
             "SnapshotTable": table,
             "NumberTopic": topic_arn,
+            "ChatTopic": chat_arn,
             "ArchiveBucket": archive_bucket,
             "AWS::Region": REGION,
             "ScanRegions": regions,
@@ -227,7 +238,7 @@ def deploy(
         },
     )
     env.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="ConnectNumberWatch")
-    return Deployment(table, topic_arn, queues["machines"], queues["people"], env, archive_bucket)
+    return Deployment(table, topic_arn, queues["machines"], queues["people"], env, archive_bucket, chat_queue)
 
 
 def env_json() -> dict[str, str]:
