@@ -16,7 +16,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run run-org test lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
-	awscli bench bench-org e2e clean
+	awscli bench bench-org bench-cli e2e clean
 
 # Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
 # every hash checked. $(1): the Python, $(2): the venv, $(3): its lock.
@@ -123,6 +123,11 @@ bench: $(INSTALLED)
 ## through the state machine, and the model of 200 accounts (writes benchmarks/results/organization.*).
 bench-org: $(INSTALLED)
 	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers:. $(BIN)/python -m benchmarks.organization $(if $(ACCOUNTS),--accounts $(ACCOUNTS),)
+
+## `numberwatch inventory` over an archive of 100,000 numbers: seconds and peak RSS per format
+## (figures only; writes benchmarks/results/cli.*).
+bench-cli: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:. $(BIN)/python -m benchmarks.cli $(if $(NUMBERS),--numbers $(NUMBERS),)
 
 ## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the
 ## demo estate; a HOST other than loopback needs ALLOW_NON_LOOPBACK=1).

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
-from numberwatch.adapters.dynamodb import DynamoSnapshotStore
 from numberwatch.adapters.s3_archive import S3Archive
 
 from .errors import CliError
@@ -28,7 +27,12 @@ from .errors import CliError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from numberwatch.adapters.dynamodb import DynamoSnapshotStore
+
 DEFAULT_STACK_NAME = "connect-number-watch"
+# The table's indexes the commands read (adapters/dynamodb.py names them too; a test keeps them equal).
+UNSENT_INDEX = "Unsent"
+HISTORY_INDEX = "NumberHistory"
 # The stack output that names each resource, and the option (and variable) that names it instead.
 OUTPUTS = {
     "table": ("SnapshotTableName", "--table / TABLE_NAME"),
@@ -118,6 +122,10 @@ class Context:
         return client
 
     def store(self) -> DynamoSnapshotStore:
+        # Imported here: the adapter brings in Powertools (X-Ray's SDK), half a second that the archive's
+        # commands never need.
+        from numberwatch.adapters.dynamodb import DynamoSnapshotStore
+
         return DynamoSnapshotStore(self.dynamodb, str(self.resource("table")))
 
     def archive(self) -> S3Archive:

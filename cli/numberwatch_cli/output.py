@@ -27,6 +27,7 @@ from rich.text import Text
 _REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _E164 = re.compile(r"\+\d{1,15}")
+_HARMLESS_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 class Format(StrEnum):
@@ -70,12 +71,24 @@ def as_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([csv_cell(row.get(column)) for column in columns] for row in rows)
+    # The common cell (text that starts harmlessly) inline, the rest through csv_cell: a million cells
+    # without a million calls.
+    harmless = _HARMLESS_START
+    writer.writerows(
+        [
+            value if value.__class__ is str and value[:1] in harmless else csv_cell(value)
+            for value in map(row.get, columns)
+        ]
+        for row in rows
+    )
     return buffer.getvalue()
 
 
-def as_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, default=str)
+def as_json(value: Any, indent: int | None = 2) -> str:
+    """Indented for a document; `indent=None` for rows, which the C encoder writes ten times faster."""
+    if indent is None:
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return json.dumps(value, indent=indent, sort_keys=True, default=str)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> Table:
@@ -95,7 +108,7 @@ def emit(console: Console, output: Format, title: str, columns: Sequence[str], r
     elif output is Format.CSV:
         console.file.write(as_csv(columns, rows))
     else:
-        console.file.write(as_json([{c: row.get(c) for c in columns} for row in rows]) + "\n")
+        console.file.write(as_json([{c: row.get(c) for c in columns} for row in rows], indent=None) + "\n")
 
 
 def say(console: Console, text: str, style: str | None = None) -> None:

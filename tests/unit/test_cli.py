@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.progress import Progress
 from typer.testing import CliRunner
 
+from numberwatch.adapters import dynamodb
 from numberwatch.models import RunStatus, RunSummary
+from numberwatch_cli import context
 from numberwatch_cli.app import app
 from numberwatch_cli.commands.progress import ScanProgress, pages_for, seconds_left
 from numberwatch_cli.commands.scan import needs_attention
@@ -127,3 +129,7 @@ def test_status_names_what_needs_a_person() -> None:
         "1 messages wait in the outbox (the next run sends them)",
         "releases are held on 1 targets (a suspected mass release)",
     ]
+
+
+def test_the_index_names_the_commands_read_are_the_table_s() -> None:
+    assert (context.UNSENT_INDEX, context.HISTORY_INDEX) == (dynamodb.UNSENT_INDEX, dynamodb.HISTORY_INDEX)

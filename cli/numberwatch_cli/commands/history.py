@@ -15,10 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from numberwatch.adapters.dynamodb import HISTORY_INDEX
 from numberwatch.models import Arn
 
-from ..context import Context
+from ..context import HISTORY_INDEX, Context
 from ..errors import CliError
 from ..output import Format, emit
 

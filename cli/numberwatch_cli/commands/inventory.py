@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..output import Format, emit
+from ..output import Format, emit, say
 from .archived import newest_inventory
 
+# A terminal table of 100,000 rows takes Rich minutes to lay out and nobody reads it: a table shows the
+# first rows and says how many more there are; CSV and JSON always carry every row.
+TABLE_ROWS = 500
 COLUMNS = (
     "phone_number",
     "country_code",
@@ -36,6 +39,9 @@ def inventory(
     output: Annotated[
         Format, typer.Option("--format", help="table for people; csv or json for programs")
     ] = Format.TABLE,
+    limit: Annotated[
+        int, typer.Option(min=0, help="Rows a table shows (0: all; csv and json always give every row)")
+    ] = TABLE_ROWS,
 ) -> None:
     """The numbers held as of a date: the newest complete full inventory on or before it, checked against
     its manifest (the archive starts with its first full run)."""
@@ -48,4 +54,11 @@ def inventory(
     ]
     rows.sort(key=lambda row: (str(row.get("phone_number")), str(row.get("phone_number_arn"))))
     title = f"{len(rows):,} numbers as of run {found.run_id} ({found.started_at})"
-    emit(Console(highlight=False, soft_wrap=output is not Format.TABLE), output, title, COLUMNS, rows)
+    console = Console(highlight=False, soft_wrap=output is not Format.TABLE)
+    shown = rows[:limit] if output is Format.TABLE and limit else rows
+    emit(console, output, title, COLUMNS, shown)
+    if len(shown) < len(rows):
+        say(
+            console,
+            f"... and {len(rows) - len(shown):,} more: --limit 0 shows them all; --format csv or json gives them",
+        )

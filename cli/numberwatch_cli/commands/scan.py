@@ -19,17 +19,12 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from numberwatch.dependencies import build_scan_service
 from numberwatch.models import RunStatus, RunSummary
-from numberwatch.observability import logger
-from numberwatch.request import InvalidScanRequest, parse_scan_request
-from numberwatch.run import RunContext
 from numberwatch.settings import ConfigurationError, Settings
 
 from ..context import Context
 from ..errors import CliError, Exit
 from ..output import as_json, say
-from .progress import ScanProgress
 
 LAMBDA_TIMEOUT_SECONDS = 900  # the function's; the lease (LEASE_SECONDS) outlasts it
 
@@ -81,6 +76,15 @@ def scan(
     """Run the scan with your credentials through the function's own code, showing each target's pages
     and the time left at our pace. Exit 1 when the run is partial, skipped (another run holds the lease),
     or left messages unsent."""
+    # The function's own code, imported only here: it brings in Powertools and the adapters, a second that
+    # the other commands do without.
+    from numberwatch.dependencies import build_scan_service
+    from numberwatch.observability import logger
+    from numberwatch.request import InvalidScanRequest, parse_scan_request
+    from numberwatch.run import RunContext
+
+    from .progress import ScanProgress
+
     context: Context = ctx.obj
     try:
         request = parse_scan_request(

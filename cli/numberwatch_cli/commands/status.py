@@ -8,10 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from numberwatch.adapters.dynamodb import UNSENT_INDEX
 from numberwatch.models import RunStatus
 
-from ..context import Context
+from ..context import UNSENT_INDEX, Context
 from ..errors import Exit
 from ..output import Format, as_json, emit, say
 
