@@ -26,6 +26,7 @@ COLUMNS = (
     "first_seen",
     "phone_number_arn",
 )
+TABLE_COLUMNS = tuple(c for c in COLUMNS if c not in ("target_kind", "phone_number_arn"))  # a terminal's width
 
 
 def inventory(
@@ -56,7 +57,7 @@ def inventory(
     title = f"{len(rows):,} numbers as of run {found.run_id} ({found.started_at})"
     console = Console(highlight=False, soft_wrap=output is not Format.TABLE)
     shown = rows[:limit] if output is Format.TABLE and limit else rows
-    emit(console, output, title, COLUMNS, shown)
+    emit(console, output, title, TABLE_COLUMNS if output is Format.TABLE else COLUMNS, shown)
     if len(shown) < len(rows):
         say(
             console,

@@ -72,10 +72,21 @@ class ScanProgress:
         # markup=False: a target's name comes from Connect and must never be read as Rich markup.
         return (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn())
 
+    def handlers(self) -> dict[str, Any]:
+        return {
+            "before-parameter-build.connect.ListPhoneNumbersV2": self._before_listing,
+            "after-call.connect.ListPhoneNumbersV2": self._after_listing,
+            "after-call.connect.DescribePhoneNumber": self._after_describe,
+        }
+
     def register(self, events: Any) -> None:
-        events.register("before-parameter-build.connect.ListPhoneNumbersV2", self._before_listing)
-        events.register("after-call.connect.ListPhoneNumbersV2", self._after_listing)
-        events.register("after-call.connect.DescribePhoneNumber", self._after_describe)
+        """On the session, before the scan makes its clients (a client copies the session's handlers)."""
+        for event, handler in self.handlers().items():
+            events.register(event, handler, unique_id=f"numberwatch-progress-{event}")
+
+    def unregister(self, events: Any) -> None:
+        for event, handler in self.handlers().items():
+            events.unregister(event, handler, unique_id=f"numberwatch-progress-{event}")
 
     def _before_listing(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["numberwatch_target"] = params.get("TargetArn")

@@ -104,8 +104,11 @@ def scan(
     with Progress(*ScanProgress.columns(), console=console, transient=output != "table") as live:
         progress = ScanProgress(live, settings.connect_requests_per_second, known_targets(context, settings, account))
         progress.register(context.session.events)
-        service = build_scan_service(settings, remaining_ms)
-        summary = service.run(request, RunContext(run_id=str(uuid.uuid4()), remaining_ms=remaining_ms))
+        try:
+            service = build_scan_service(settings, remaining_ms)
+            summary = service.run(request, RunContext(run_id=str(uuid.uuid4()), remaining_ms=remaining_ms))
+        finally:
+            progress.unregister(context.session.events)
     if output == "json":
         Console(highlight=False, soft_wrap=True).file.write(as_json(summary.model_dump(mode="json")) + "\n")
     else:

@@ -63,7 +63,7 @@ def collect(context: Context, account: str) -> dict[str, Any]:
         "account": account,
         "runs": [
             {
-                "started_at": run.started_at.isoformat(),
+                "started_at": run.started_at.isoformat(timespec="seconds"),
                 "run_id": run.run_id,
                 "status": run.status.value,
                 "numbers": run.summary.get("numbers_observed"),
