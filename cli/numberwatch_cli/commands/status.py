@@ -69,7 +69,6 @@ def collect(context: Context, account: str) -> dict[str, Any]:
                 "numbers": run.summary.get("numbers_observed"),
                 "changes": sum((run.summary.get("changes") or {}).values()),
                 "unobserved": len(run.summary.get("targets_unobserved") or []),
-                "seconds": round((run.summary.get("duration_ms") or 0) / 1000, 1),
             }
             for run in runs
         ],
@@ -110,7 +109,7 @@ def status(
     if output is not Format.TABLE:
         console.file.write(as_json({**state, "problems": found}) + "\n")
     else:
-        columns = ("started_at", "run_id", "status", "numbers", "changes", "unobserved", "seconds")
+        columns = ("started_at", "run_id", "status", "numbers", "changes", "unobserved")
         emit(console, output, f"Last runs of account {state['account']}", columns, state["runs"])
         lease = state["lease"]
         if lease is None or not lease["live"]:
