@@ -36,6 +36,13 @@ class Format(StrEnum):
     JSON = "json"
 
 
+class Report(StrEnum):
+    """For a command whose output is one document, not rows: a view for people, or its JSON."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
 def plain(value: Any) -> str:
     """A value as one line of terminal text: control and format characters removed (newlines, tabs,
     escape sequences and bidirectional overrides among them); None is empty."""

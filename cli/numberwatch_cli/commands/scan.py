@@ -24,7 +24,7 @@ from numberwatch.settings import ConfigurationError, Settings
 
 from ..context import Context
 from ..errors import CliError, Exit
-from ..output import as_json, say
+from ..output import Report, as_json, say
 
 LAMBDA_TIMEOUT_SECONDS = 900  # the function's; the lease (LEASE_SECONDS) outlasts it
 
@@ -70,7 +70,9 @@ def scan(
     target: Annotated[
         list[str] | None, typer.Option(help="Only this instance or TDG (id or ARN); repeat for more")
     ] = None,
-    output: Annotated[str, typer.Option("--format", help="table for people; json: the run's summary")] = "table",
+    output: Annotated[
+        Report, typer.Option("--format", help="table for people; json: the run's summary")
+    ] = Report.TABLE,
     verbose: Annotated[bool, typer.Option(help="The function's own log lines (JSON) on stderr")] = False,
 ) -> None:
     """Run the scan with your credentials through the function's own code, showing each target's pages
@@ -101,7 +103,7 @@ def scan(
     def remaining_ms() -> int:
         return int((LAMBDA_TIMEOUT_SECONDS - (time.monotonic() - started)) * 1000)
 
-    with Progress(*ScanProgress.columns(), console=console, transient=output != "table") as live:
+    with Progress(*ScanProgress.columns(), console=console, transient=output is Report.JSON) as live:
         progress = ScanProgress(live, settings.connect_requests_per_second, known_targets(context, settings, account))
         progress.register(context.session.events)
         try:
@@ -109,7 +111,7 @@ def scan(
             summary = service.run(request, RunContext(run_id=str(uuid.uuid4()), remaining_ms=remaining_ms))
         finally:
             progress.unregister(context.session.events)
-    if output == "json":
+    if output is Report.JSON:
         Console(highlight=False, soft_wrap=True).file.write(as_json(summary.model_dump(mode="json")) + "\n")
     else:
         report(Console(highlight=False), summary)

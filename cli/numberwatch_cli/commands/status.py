@@ -12,7 +12,7 @@ from numberwatch.models import RunStatus
 
 from ..context import UNSENT_INDEX, Context
 from ..errors import Exit
-from ..output import Format, as_json, emit, say
+from ..output import Format, Report, as_json, emit, say
 
 RUNS_SHOWN = 5
 
@@ -98,29 +98,35 @@ def problems(state: dict[str, Any]) -> list[str]:
 def status(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option(help="The account [default: your credentials']")] = None,
-    output: Annotated[Format, typer.Option("--format", help="table for people; json for programs")] = Format.TABLE,
+    output: Annotated[Report, typer.Option("--format", help="table for people; json for programs")] = Report.TABLE,
 ) -> None:
     """The last runs, who holds the lease, messages waiting or set aside, and releases held. Exit 1 when
     any of them needs a person's attention."""
     context: Context = ctx.obj
     state = collect(context, account or context.account)
     found = problems(state)
-    console = Console(highlight=False, soft_wrap=output is not Format.TABLE)
-    if output is not Format.TABLE:
+    console = Console(highlight=False, soft_wrap=output is Report.JSON)
+    if output is Report.JSON:
         console.file.write(as_json({**state, "problems": found}) + "\n")
     else:
         columns = ("started_at", "run_id", "status", "numbers", "changes", "unobserved")
-        emit(console, output, f"Last runs of account {state['account']}", columns, state["runs"])
+        emit(console, Format.TABLE, f"Last runs of account {state['account']}", columns, state["runs"])
         lease = state["lease"]
         if lease is None or not lease["live"]:
             say(console, "lease: free")
         else:
             say(console, f"lease: held by run {lease['owner']} until {lease['expires_at']}")
         if state["set_aside"]:
-            emit(console, output, "Set aside", ("message_id", "event_type", "run_id", "reason"), state["set_aside"])
+            emit(
+                console, Format.TABLE, "Set aside", ("message_id", "event_type", "run_id", "reason"), state["set_aside"]
+            )
         if state["held_releases"]:
             emit(
-                console, output, "Releases held", ("target", "target_arn", "held", "since_run"), state["held_releases"]
+                console,
+                Format.TABLE,
+                "Releases held",
+                ("target", "target_arn", "held", "since_run"),
+                state["held_releases"],
             )
         for problem in found:
             say(console, f"attention: {problem}", "yellow")
