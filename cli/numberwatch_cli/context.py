@@ -64,9 +64,12 @@ class Context:
 
     @cached_property
     def session(self) -> boto3.Session:
-        """The SDK's default session, so the scan's own clients (made by the layer) use it too."""
+        """The SDK's default session, so the scan's own clients (made by the layer) use it too: made anew only
+        for a profile or Region given here (a session already made from the environment is kept, with the
+        handlers others registered on it)."""
         try:
-            boto3.setup_default_session(profile_name=self.profile, region_name=self.region)
+            if self.profile or self.region or boto3.DEFAULT_SESSION is None:
+                boto3.setup_default_session(profile_name=self.profile, region_name=self.region)
         except ProfileNotFound as exc:
             raise CliError(f"{exc}: name a profile of ~/.aws/config with --profile or AWS_PROFILE") from exc
         session = boto3.DEFAULT_SESSION
