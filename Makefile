@@ -16,7 +16,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run run-org test lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
-	awscli bench bench-million bench-org bench-report browser screenshot e2e clean
+	awscli bench bench-million bench-org bench-report bench-cli browser screenshot e2e clean
 
 # Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
 # every hash checked. $(1): the Python, $(2): the venv, $(3): its lock.
@@ -26,8 +26,11 @@ define hashed_venv
 	$(if $(3),$(2)/bin/pip install --quiet --require-hashes -r $(3))
 endef
 
-$(INSTALLED): requirements/pip.lock requirements-dev.lock
+# Then the project itself, editable, from nothing but this checkout (no index, no dependencies, the build
+# backend from the lock just installed): it puts the `numberwatch` command in .venv/bin.
+$(INSTALLED): requirements/pip.lock requirements-dev.lock pyproject.toml
 	$(call hashed_venv,$(PYTHON),$(VENV),requirements-dev.lock)
+	$(BIN)/pip install --quiet --no-index --no-deps --no-build-isolation --editable .
 	touch $@
 
 # The AWS CLI pins botocore exactly, so it lives in a venv of its own.
@@ -144,6 +147,11 @@ bench-million: $(INSTALLED)
 ## through the state machine, and the model of 200 accounts (writes benchmarks/results/organization.*).
 bench-org: $(INSTALLED)
 	PYTHONPATH=local:layers/numberwatch:functions/scan_numbers:. $(BIN)/python -m benchmarks.organization $(if $(ACCOUNTS),--accounts $(ACCOUNTS),)
+
+## `numberwatch inventory` over an archive of 100,000 numbers: seconds and peak RSS per format
+## (figures only; writes benchmarks/results/cli.*).
+bench-cli: $(INSTALLED)
+	PYTHONPATH=local:layers/numberwatch:. $(BIN)/python -m benchmarks.cli $(if $(NUMBERS),--numbers $(NUMBERS),)
 
 ## The local AWS stack in the foreground on http://127.0.0.1:4566 (HOST=..., PORT=... to change; SEED=1 seeds the
 ## demo estate; a HOST other than loopback needs ALLOW_NON_LOOPBACK=1).

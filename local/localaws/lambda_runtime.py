@@ -130,7 +130,7 @@ class FunctionHost:
 
 @dataclass
 class Deployment:
-    """The stack's table, topic and archive bucket in the local stack, with two SQS subscribers:
+    """The stack's table, topics and archive bucket in the local stack, with two SQS subscribers:
     `machines` gets everything, `people` only what the email subscription's filter lets through."""
 
     table: str
@@ -139,6 +139,7 @@ class Deployment:
     people_queue: str
     env: dict[str, str]
     archive_bucket: str = ""
+    chat_queue: str = ""  # an SQS subscriber of the chat topic, as Chatbot would be
 
     def invoke(self, event: dict[str, Any], context: LambdaContext | None = None, **overrides: str) -> dict[str, Any]:
         env = {**self.env, **overrides}
@@ -192,10 +193,15 @@ def create_archive_bucket() -> str:
 
 
 def deploy(
-    regions: str = "us-east-1,us-west-2", table: str | None = None, topic: str | None = None, **refs: Any
+    regions: str = "us-east-1,us-west-2",
+    table: str | None = None,
+    topic: str | None = None,
+    chat: bool = True,
+    **refs: Any,
 ) -> Deployment:
     """The table (from the template's key schema) and topic, each under its name if given (kept if it
-    exists), else a random one; an SQS subscriber for machines and one behind the email filter."""
+    exists), else a random one; an SQS subscriber for machines and one behind the email filter; with `chat`, the
+    chat topic and a subscriber where Chatbot would be."""
     dynamodb, sns, sqs = boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
     table = table or f"numbers-{uuid.uuid4().hex[:8]}"
     try:
@@ -214,12 +220,14 @@ def deploy(
         if arn not in subscribed:
             sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
         queues[name] = url
+    chat_arn, chat_queue = _chat_subscriber(f"{topic}-chat") if chat else ("", "")
     archive_bucket = create_archive_bucket()
     env = function_environment(
         FUNCTION,
         {
             "SnapshotTable": table,
             "NumberTopic": topic_arn,
+            "ChatTopic": chat_arn,
             "ArchiveBucket": archive_bucket,
             "AWS::Region": REGION,
             "ScanRegions": regions,
@@ -227,7 +235,18 @@ def deploy(
         },
     )
     env.update(POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="ConnectNumberWatch")
-    return Deployment(table, topic_arn, queues["machines"], queues["people"], env, archive_bucket)
+    return Deployment(table, topic_arn, queues["machines"], queues["people"], env, archive_bucket, chat_queue)
+
+
+def _chat_subscriber(name: str) -> tuple[str, str]:
+    """The chat topic, and an SQS queue subscribed to it where Chatbot would be."""
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic_arn = sns.create_topic(Name=name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    if queue_arn not in {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}:
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return topic_arn, queue
 
 
 def env_json() -> dict[str, str]:
@@ -237,8 +256,12 @@ def env_json() -> dict[str, str]:
 
 
 def deploy_as_env_json() -> Deployment:
-    """The table and topic env.json names (idempotent), as `make invoke` and `make sam-invoke` use them."""
+    """The table and topic env.json names (idempotent), as `make invoke` and `make sam-invoke` use them; env.json
+    names no chat topic, so there is none."""
     variables = env_json()
     return deploy(
-        regions=variables["SCAN_REGIONS"], table=variables["TABLE_NAME"], topic=variables["TOPIC_ARN"].split(":")[-1]
+        regions=variables["SCAN_REGIONS"],
+        table=variables["TABLE_NAME"],
+        topic=variables["TOPIC_ARN"].split(":")[-1],
+        chat=False,
     )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform
 
-from localaws.template import function_environment, parameter_defaults, resolve_all, resource, template
+from localaws.template import function_environment, parameter_defaults, resolve, resolve_all, resource, template
 from numberwatch.models import PEOPLE_EVENT_TYPES, RunStatus, RunSummary
 from numberwatch.observability import metrics, record_organization_run, record_run
 
@@ -157,6 +157,7 @@ def test_every_statement_of_every_role(transformed: dict[str, Any]) -> None:
             None,
         ),
         "PublishChanges": (["sns:Publish"], {"Ref": "NumberTopic"}, None),
+        "PublishChatCopies": (["sns:Publish"], {"Ref": "ChatTopic"}, None),
         "CheckTheAlertSubscription": (["sns:ListSubscriptionsByTopic"], {"Ref": "NumberTopic"}, None),
         "UseTheStackKey": (["kms:Decrypt", "kms:GenerateDataKey"], {"Fn::GetAtt": ["NumberWatchKey", "Arn"]}, None),
         "ReportFailedInvocations": (["sqs:SendMessage"], {"Fn::GetAtt": ["FailureQueue", "Arn"]}, None),
@@ -265,7 +266,7 @@ def test_topics_are_encrypted_with_a_rotating_customer_key_sns_and_alarms_can_us
     for service in ("sns.amazonaws.com", "cloudwatch.amazonaws.com"):
         statement = principals[json.dumps({"Service": service})]
         assert set(statement["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
-    for topic in ("NumberTopic", "OperationsTopic"):
+    for topic in ("NumberTopic", "OperationsTopic", "ChatTopic"):
         assert resource(topic)["Properties"]["KmsMasterKeyId"] == {"Ref": "NumberWatchKey"}
 
 
@@ -287,7 +288,7 @@ def test_queues_and_logs_are_encrypted() -> None:
 
 
 def test_topic_policies_admit_only_this_account_and_require_tls() -> None:
-    for name in ("NumberTopicPolicy", "OperationsTopicPolicy"):
+    for name in ("NumberTopicPolicy", "OperationsTopicPolicy", "ChatTopicPolicy"):
         policy = policy_statements(name)
         for statement in (s for s in policy if s["Effect"] == "Allow"):
             principal = statement["Principal"]
@@ -312,6 +313,19 @@ def test_only_the_scan_function_publishes_changes_and_subscribers_use_documented
         (op, tuple(c.items())) for op, c in denied["sns:Subscribe"]["Condition"].items()
     ]
     assert (operator, key, set(protocols)) == ("StringNotEquals", "sns:Protocol", DOCUMENTED_PROTOCOLS)
+
+
+def test_only_the_scan_function_posts_to_chat_and_only_chatbot_s_https_endpoint_subscribes() -> None:
+    policy = policy_statements("ChatTopicPolicy")
+    publishers = [s["Principal"] for s in policy if s["Effect"] == "Allow" and "sns:Publish" in actions(s)]
+    assert publishers == [{"AWS": FUNCTION_ROLE}]
+    denied = {s["Action"]: s for s in policy if s["Effect"] == "Deny" and s["Action"] != "sns:*"}
+    assert all(s["Principal"] == "*" and s["Resource"] == {"Ref": "ChatTopic"} for s in denied.values())
+    assert denied["sns:Publish"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": FUNCTION_ROLE}}
+    assert denied["sns:Subscribe"]["Condition"] == {"StringNotEquals": {"sns:Protocol": ["https"]}}
+    assert environment()["CHAT_TOPIC_ARN"] == {"Ref": "ChatTopic"}
+    assert template()["Outputs"]["ChatTopicArn"]["Value"] == {"Ref": "ChatTopic"}
+    assert_alarms_operators_at_one(custom_metric_alarm("ChatMessagesFailed"))
 
 
 def test_the_function_can_check_the_alert_subscription_and_operators_hear_when_it_is_gone(
@@ -354,9 +368,9 @@ def test_the_key_serves_only_this_stacks_log_group_topics_and_alarms() -> None:
     # topics of a stack upgraded from release 0.1, and every subscriber would have to subscribe again.
     topics = [
         {"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:${{AWS::StackName}}-{t}-*"}
-        for t in ("NumberTopic", "OperationsTopic")
+        for t in ("NumberTopic", "OperationsTopic", "ChatTopic")
     ]
-    for topic in ("NumberTopic", "OperationsTopic"):
+    for topic in ("NumberTopic", "OperationsTopic", "ChatTopic"):
         assert "TopicName" not in resource(topic)["Properties"]
     sns = for_service("NumberWatchKey", "sns.amazonaws.com")
     assert sns["Condition"] == {"StringEquals": THIS_ACCOUNT, "ArnLike": {"aws:SourceArn": topics}}
@@ -395,7 +409,13 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     assert bounds == {"DescribeCallsPerRun": ("Number", 300, 0, 5000), "FullVerificationRuns": ("Number", 30, 1, 365)}
     resolved = function_environment(
         "ScanNumbersFunction",
-        {"SnapshotTable": "t", "NumberTopic": "arn", "ArchiveBucket": "b", "AWS::Region": "us-east-1"},
+        {
+            "SnapshotTable": "t",
+            "NumberTopic": "arn",
+            "ChatTopic": "c",
+            "ArchiveBucket": "b",
+            "AWS::Region": "us-east-1",
+        },
     )
     assert (resolved["DESCRIBE_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"], resolved["ALERT_EMAIL"]) == (
         "300", "30", "",
@@ -463,7 +483,15 @@ def test_parameters_are_described_and_outputs_name_what_users_need() -> None:
     for name, parameter in template()["Parameters"].items():
         assert parameter.get("Description"), name
     assert {"NumberTopicArn", "SnapshotTableName", "ScanFunctionName", "FailureQueueUrl",
-            "ScheduleDeadLetterQueueUrl", "OperationsTopicArn"} <= set(template()["Outputs"])  # fmt: skip
+            "ScheduleDeadLetterQueueUrl", "OperationsTopicArn", "ChatTopicArn", "ArchiveBucketName",
+            "ScanRegions"} <= set(template()["Outputs"])  # fmt: skip
+    # numberwatch finds its resources by these outputs' names
+    from numberwatch_cli.context import OUTPUTS
+
+    assert {output for output, _ in OUTPUTS.values()} <= set(template()["Outputs"])
+    assert resolve(
+        template()["Outputs"]["ScanRegions"]["Value"], {**parameter_defaults(), "AWS::Region": "eu-west-2"}
+    ) == ("eu-west-2")
 
 
 def test_env_json_overrides_only_variables_the_template_declares() -> None:
@@ -484,5 +512,5 @@ def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
     record_organization_run(accounts_scanned=3, accounts_not_observed=1)
     emitted = set(metrics.metric_set)
     metrics.clear_metrics()
-    assert {"AlertSubscriptionMissing", "MessagesSetAside", "AccountsNotObserved"} <= emitted
+    assert {"AlertSubscriptionMissing", "MessagesSetAside", "AccountsNotObserved", "ChatMessagesFailed"} <= emitted
     assert emitted <= shown

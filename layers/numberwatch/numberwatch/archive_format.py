@@ -336,8 +336,11 @@ def first_seen_of(inventory: bytes) -> dict[str, str]:
 
 
 def rows_of(body: bytes) -> list[dict[str, Any]]:
-    """Every row of an archived object (gzip JSON Lines)."""
-    return [json.loads(line) for line in gunzip(body).split(b"\n") if line.strip()]
+    """Every row of an archived object (gzip JSON Lines), parsed in one call (as one JSON array: a
+    hundred thousand rows parse in a fraction of the time of one call per row)."""
+    lines = [line for line in gunzip(body).split(b"\n") if line.strip()]
+    rows: list[dict[str, Any]] = json.loads(b"[" + b",".join(lines) + b"]")
+    return rows
 
 
 # ------------------------------------------------------------------ objects

@@ -18,7 +18,7 @@ from .adapters.identity import CallerAccount
 from .adapters.member import MemberCredentials, MemberRoles
 from .adapters.organizations import OrganizationsDirectory
 from .adapters.s3_archive import S3Archive
-from .adapters.sns import SnsPublisher
+from .adapters.sns import SnsChat, SnsPublisher
 from .organization_service import OrganizationService
 from .run import WRITE_RESERVE_SECONDS, no_checkpoint
 from .service import ScanService
@@ -137,6 +137,8 @@ def build_scan_service(
         trail=trail,
         # The archive is the stack's own, written with this account's credentials (also for a member).
         archive=S3Archive(clients.s3, settings.archive_bucket) if clients.s3 and settings.archive_bucket else None,
+        # Chat copies of this account's own messages for people; a member account's go to no chat.
+        chat=SnsChat(clients.sns, settings.chat_topic_arn) if settings.chat_topic_arn and member is None else None,
     )
 
 

@@ -121,7 +121,10 @@ def inventory_as_of(archive: Archive, account: str, day: date) -> InventoryAsOf:
             if sha256_of(body) != entry.sha256:
                 raise EvidenceMismatch(f"{entry.key} does not match the SHA-256 its manifest {key} records")
             region = partition_value(entry.key, "region")
-            found.numbers += [{**row, "region": region} for row in rows_of(body)]
+            rows = rows_of(body)
+            for row in rows:
+                row["region"] = region  # freshly parsed: no copy of 100,000 rows
+            found.numbers += rows
         return found
     raise NoInventoryAsOf(_before_the_archive(archive, keys, day))
 

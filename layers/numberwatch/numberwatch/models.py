@@ -450,6 +450,8 @@ class RunSummary(BaseModel):
     holdings: dict[str, Any] | None = None  # numbers held, unrouted, and their monthly cost
     attribution: str | None = None  # why changes carry no actor tonight (None: CloudTrail was read)
     cloudtrail_lookups: int = 0
+    chat_messages_sent: int = 0  # chat copies of the messages for people (CHAT_TOPIC_ARN)
+    chat_messages_failed: list[str] = Field(default_factory=list)  # ids of the messages whose chat copy failed
     alert_subscription: str | None = None  # CONFIRMED, PENDING_CONFIRMATION, MISSING or UNKNOWN; None: no email
     connect_api_calls: int = 0
     duration_ms: int = 0

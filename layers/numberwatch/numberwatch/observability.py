@@ -48,6 +48,7 @@ def record_run(summary: RunSummary) -> None:
     metrics.add_metric(name="MessagesPending", unit=count, value=summary.messages_pending)
     metrics.add_metric(name="MessagesSetAside", unit=count, value=len(summary.messages_set_aside))
     metrics.add_metric(name="ConnectApiCalls", unit=count, value=summary.connect_api_calls)
+    metrics.add_metric(name="ChatMessagesFailed", unit=count, value=len(summary.chat_messages_failed))
     if summary.alert_subscription is not None:
         missing = summary.alert_subscription != Subscription.CONFIRMED.value
         metrics.add_metric(name="AlertSubscriptionMissing", unit=count, value=int(missing))

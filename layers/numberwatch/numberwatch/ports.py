@@ -4,7 +4,8 @@
 `Lease` against overlapping runs, the `Snapshot` (targets, buckets, numbers), the `Outbox` (messages
 written with the changes they report, published afterwards) and the `RunLog` (one record per run);
 one DynamoDB adapter serves all four, and every write goes through `Lease.write` so that it is one
-transaction guarded by the lease. `Publisher` sends messages. `Archive` keeps the evidence, write-once.
+transaction guarded by the lease. `Publisher` sends messages, `Chat` their chat copies. `Archive` keeps the
+evidence, write-once.
 The AWS adapters implement them with an injected boto3 client; the phases and the tests see only these.
 """
 
@@ -315,6 +316,18 @@ class Publisher(Protocol):
 
     def subscription(self, email: str) -> Subscription:
         """Whether `email` is still subscribed to the topic, and confirmed."""
+        ...
+
+
+class ChatUnavailable(Exception):
+    """The chat topic refused a message, or could not be reached."""
+
+
+class Chat(Protocol):
+    """Where chat copies of the messages for people go (a convenience: never part of the outbox)."""
+
+    def send(self, body: str) -> None:
+        """Publish one chat notification (JSON); raises ChatUnavailable."""
         ...
 
 

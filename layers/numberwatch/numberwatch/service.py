@@ -9,7 +9,7 @@
     attribute (phases.attribute): who made each change, from CloudTrail
  7. write (phases.write): per target, numbers with their messages in transactions, the record last
  8. record (phases.record): baseline summary, scopes, digest, run record
- 9. publish (phases.publish): this run's messages from memory
+ 9. publish (phases.publish): this run's messages from memory; chat copies of those for people (phases.chat)
 10. archive (phases.archive, when configured): the evidence, write-once; on the first run of a month,
     the report of the month before (phases.report); release the lease
 Every step is safe to repeat: a retry of the same invocation resumes its own run.
@@ -46,6 +46,7 @@ from .models import (
 from .observability import logger
 from .phases.archive import ArchiveSession, open_archive
 from .phases.attribute import Attribution, attribute_changes
+from .phases.chat import copy_to_chat
 from .phases.confirm import DescribeBudget, confirm
 from .phases.details import Details, completed_slots, refresh_windows
 from .phases.discover import Discovered, discover
@@ -54,7 +55,7 @@ from .phases.publish import OutboxPublisher
 from .phases.record import changes_of, findings_of, recover_interrupted_runs
 from .phases.report import write_last_month
 from .phases.write import Writer
-from .ports import Archive, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
+from .ports import Archive, Chat, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
 from .report_model import Month
 from .run import WRITE_RESERVE_SECONDS, Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
@@ -145,6 +146,7 @@ class ScanService:
         checkpoint: Callable[[str], None] = no_checkpoint,
         trail: Trail | None = None,
         archive: Archive | None = None,
+        chat: Chat | None = None,
     ) -> None:
         self.inventory = inventory
         self.store = store
@@ -154,6 +156,7 @@ class ScanService:
         self.checkpoint = checkpoint
         self.trail = trail
         self.archive = archive
+        self.chat = chat
 
     # ------------------------------------------------------------------- run
     def run(self, request: ScanRequest, context: RunContext) -> RunSummary:
@@ -207,6 +210,9 @@ class ScanService:
         summary.messages_published = len(outbox.sent) - len(outbox.set_aside)
         summary.messages_pending = outbox.pending
         summary.messages_set_aside = outbox.set_aside
+        if self.chat is not None:
+            chatted = copy_to_chat(self.chat, outbox.delivered)
+            summary.chat_messages_sent, summary.chat_messages_failed = chatted.sent, chatted.failed
         if run.archive is not None:
             full = not request.targets and summary.status is RunStatus.COMPLETED
             summary.archive = run.archive.finish(self.store, self.store, summary, full, self.checkpoint)

@@ -103,6 +103,10 @@ class Settings(BaseModel):
     archive_bucket: str | None = Field(
         default=None, alias="ARCHIVE_BUCKET", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
     )
+    # The chat topic (AWS Chatbot custom notifications) for copies of the messages for people (empty: no chat).
+    chat_topic_arn: str | None = Field(
+        default=None, alias="CHAT_TOPIC_ARN", pattern=r"^$|^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$"
+    )
     # The people's email subscription, checked every run (empty: none configured).
     alert_email: str | None = Field(default=None, alias="ALERT_EMAIL", pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -140,6 +144,8 @@ class Settings(BaseModel):
             object.__setattr__(self, "alert_email", None)
         if self.member_external_id == "":
             object.__setattr__(self, "member_external_id", None)
+        if self.chat_topic_arn == "":
+            object.__setattr__(self, "chat_topic_arn", None)
         if self.archive_bucket == "":
             object.__setattr__(self, "archive_bucket", None)
         return self

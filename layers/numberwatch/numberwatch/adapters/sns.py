@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..events import OutboxMessage
 from ..observability import logger
-from ..ports import PublishResult, Subscription
+from ..ports import ChatUnavailable, PublishResult, Subscription
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -101,3 +101,17 @@ class SnsPublisher:
         if all(s.get("SubscriptionArn") == "PendingConfirmation" for s in found):
             return Subscription.PENDING
         return Subscription.CONFIRMED
+
+
+class SnsChat:
+    """The chat topic: one plain SNS message per notification (Chatbot reads the message as JSON)."""
+
+    def __init__(self, client: SNSClient, topic_arn: str) -> None:
+        self.client = client
+        self.topic_arn = topic_arn
+
+    def send(self, body: str) -> None:
+        try:
+            self.client.publish(TopicArn=self.topic_arn, Message=body)
+        except (ClientError, BotoCoreError) as exc:
+            raise ChatUnavailable(f"SNS refused the chat copy: {exc}") from exc

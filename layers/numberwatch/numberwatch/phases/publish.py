@@ -29,6 +29,7 @@ class OutboxPublisher:
     checkpoint: Callable[[str], None]
     sent: set[str] = field(default_factory=set)
     set_aside: list[str] = field(default_factory=list)
+    delivered: list[OutboxMessage] = field(default_factory=list)  # what SNS took, in order (for chat copies)
     waiting: dict[str, str] = field(default_factory=dict)  # id -> why it is still unsent
 
     @property
@@ -47,6 +48,7 @@ class OutboxPublisher:
             self.checkpoint("published_batch")
             sent = [m for m in batch if m.message_id in result.sent]
             self.outbox.mark_sent(self.account, sent)
+            self.delivered += sent
             self._settled(m.message_id for m in sent)
             for message in batch:
                 reason = result.refused.get(message.message_id)
