@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
+import duckdb
 import pytest
 
 from numberwatch.archive_format import (
@@ -183,3 +185,22 @@ def test_a_details_row_holds_what_describe_phone_number_answered() -> None:
     assert (rows[1]["claim_status"], rows[1]["status_message"], rows[1]["tags"]) == ("CLAIMED", None, {})
     with pytest.raises(ValueError, match="GONE"):
         details_lines([Described(Presence.GONE)], "r1", "t")
+
+
+def test_inventory_objects_written_before_the_details_table_still_read_with_their_two_old_columns_ignored(
+    tmp_path: Path,
+) -> None:
+    # Given an inventory object of an earlier release, whose rows ended with claim_status and tags (always null)
+    target = instance("a")
+    old_row = {**json.loads(inventory_line(number(1, target), target, "t0", "r0", "t1")), "claim_status": None,
+               "tags": None}  # fmt: skip
+    key = INVENTORY.key({"account": ACCOUNT, "region": "us-east-1", "run_date": "2026-09-01"}, "r0")
+    (tmp_path / key).parent.mkdir(parents=True)
+    (tmp_path / key).write_bytes(encode(key, [json.dumps(old_row).encode() + b"\n"]).body)
+    # When DuckDB reads it through the table's view
+    connection = duckdb.connect()
+    connection.execute(duckdb_view(INVENTORY, str(tmp_path)))
+    found = connection.execute("SELECT * FROM inventory").fetchall()
+    # Then the row reads, with the table's columns and partitions only
+    assert [column[0] for column in connection.description] == [*INVENTORY.names, *INVENTORY.partitions]
+    assert [(row[0], row[-2]) for row in found] == [(number(1, target).arn, "us-east-1")]
