@@ -3,10 +3,10 @@
 A month (30 nights of October 2026) is archived in the local stack's S3 with the archive's own writer
 (`localaws.archived_month`: the archive phase's session and evidence writer, not 30 scans): about 1%
 of the numbers change a night (claims, releases, moves, updates; half of them with a CloudTrail actor),
-5% are unrouted, and a few hundred a night are described (their tags, in the details table). Then `render_month` runs in a process of
-its own for each format, reading the month back over HTTP, and reports its seconds and peak RSS (the
-interpreter and boto3 included; their share alone is measured too). Figures only: nothing asserts a
-time. Writes benchmarks/results/monthly-report.json and monthly-report.md.
+5% are unrouted, and a few hundred a night are described (their tags, in the details table). Then
+`render_month` runs in a process of its own for each format, reading the month back over HTTP, and
+reports its seconds and peak RSS (the interpreter and boto3 included; their share alone is measured
+too). Figures only: nothing asserts a time. Writes benchmarks/results/monthly-report.json and monthly-report.md.
 """
 
 from __future__ import annotations

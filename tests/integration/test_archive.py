@@ -224,8 +224,8 @@ def test_the_tags_and_status_each_night_described_are_in_its_details_and_readme_
     assert {r["phone_number"]: (r["claim_status"], r["tags"]) for r in rows} == as_of_29
     assert {r["described_at"] for r in rows} == {"2026-09-29T06:00:00Z"}
     # And its inventory rows hold no tags
-    inventory = [row for key in manifest.inventory_keys
-                 for row in rows_of(s3.get_object(Bucket=deployment.archive_bucket, Key=key)["Body"].read())]  # fmt: skip
+    inventory = [row for key in manifest.inventory_keys for row in rows_of(s3.get_object(
+                 Bucket=deployment.archive_bucket, Key=key)["Body"].read())]  # fmt: skip
     assert len(inventory) == 5 and {tuple(row) for row in inventory} == {INVENTORY.names}
     # And the README's query 4, run on DuckDB, answers each number's newest description as of each date
     query = readme_queries()["4"]

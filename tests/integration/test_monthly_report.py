@@ -6,10 +6,9 @@ over a bucket that holds reports."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import csv
 import io
+from pathlib import Path
 
 import boto3
 

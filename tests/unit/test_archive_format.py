@@ -173,7 +173,10 @@ def test_a_details_row_holds_what_describe_phone_number_answered() -> None:
     target = instance("a")
     failed = dataclasses.replace(number(1, target), tags=(("owner", "sales"),), status="FAILED")
     untagged = dataclasses.replace(number(2, target), status="CLAIMED")
-    answers = [Described(Presence.FAILED, failed, "status FAILED", "claim failed"), Described(Presence.CLAIMED, untagged)]
+    answers = [
+        Described(Presence.FAILED, failed, "status FAILED", "claim failed"),
+        Described(Presence.CLAIMED, untagged),
+    ]
     rows = [json.loads(line) for line in details_lines(answers, "r1", "2026-09-30T06:00:03Z")]
     # Then each row is the table's columns, the tags a map, empty (not null) when the answer had none
     assert [tuple(row) for row in rows] == [DETAILS.names, DETAILS.names]

@@ -13,8 +13,9 @@ them) are archived first, from the run log and the outbox (their changes and sum
 inventory is gone); then this run: its objects, its manifest (chained to the previous one), and its
 runs row last, so that a runs row always has its manifest. A run's details are written whenever its
 own evidence is, partial and limited runs included: each row is what Connect answered of one number
-that night, true whatever the run did not see (only the inventory must be whole to be worth keeping). A refusal fails only the archive: the
-summary says so, `ArchiveFailures` alarms, and the next run writes what is missing.
+that night, true whatever the run did not see (only the inventory must be whole to be worth keeping).
+A refusal fails only the archive: the summary says so, `ArchiveFailures` alarms, and the next run
+writes what is missing.
 """
 
 from __future__ import annotations
