@@ -112,15 +112,17 @@ def test_first_seen_is_read_back_without_parsing_and_by_parsing_rows_written_ano
     assert first_seen_of(b"".join(reordered)) == expected
 
 
-def test_a_manifest_round_trips_and_names_its_inventory_and_changes() -> None:
+def test_a_manifest_round_trips_and_names_its_inventory_details_and_changes() -> None:
     objects = (
         Entry("inventory/account=1/region=us-east-1/run_date=2026-09-30/r.jsonl.gz", "a" * 64, 10, 2),
         Entry("changes/account=1/region=us-east-1/run_date=2026-09-30/r.jsonl.gz", "b" * 64, 5, 1),
         Entry("runs/account=1/run_date=2026-09-30/r.jsonl.gz", "c" * 64, 3, 1),
+        Entry("details/account=1/region=us-east-1/run_date=2026-09-30/r.jsonl.gz", "e" * 64, 4, 2),
     )
     manifest = Manifest("1", "r", "2026-09-30T06:00:03Z", "COMPLETED", True, None, objects, Link("m0", "d" * 64))
     assert Manifest.decode(manifest.encode()) == manifest
     assert manifest.inventory_keys == [objects[0].key] and manifest.change_keys == [objects[1].key]
+    assert manifest.details_keys == [objects[3].key]
 
 
 def test_a_runs_row_counts_changes_by_type() -> None:

@@ -15,6 +15,8 @@ import pytest
 from numberwatch.archive_format import DETAILS, INVENTORY, Manifest, Table, manifest_prefix, rows_of
 from numberwatch.evidence import EvidenceMismatch, Mismatch, NoInventoryAsOf, inventory_as_of, verify_chain
 from numberwatch.models import ScanRequest
+from numberwatch.phases.archive import ArchiveSession
+from numberwatch.ports import Described, Presence
 from numberwatch.run import RunContext
 from numberwatch.service import ScanService
 from numberwatch.settings import Settings
@@ -336,3 +338,22 @@ def test_inventory_as_of_refuses_an_inventory_that_does_not_match_its_manifest()
     nights.archive.objects[key] = nights.archive.objects[key] + b"\x00"
     with pytest.raises(EvidenceMismatch, match=key):
         inventory_as_of(nights.archive, ACCOUNT, date(2026, 9, 28))
+
+
+def test_the_details_objects_are_the_same_bytes_whatever_order_the_regions_threads_answered_in() -> None:
+    # Given the same answers handed over in two orders (the rotation's Regions answer in threads)
+    a, west = instance("a"), instance("w", region="us-west-2")
+    answers = [
+        Described(Presence.CLAIMED, dataclasses.replace(n, status="CLAIMED", tags=(("owner", n.id),)))
+        for n in (*numbers(3, a), number(7, west, region="us-west-2"))
+    ]
+    written = []
+    for order in (answers, list(reversed(answers))):
+        session = ArchiveSession(FakeArchive(), ACCOUNT, "r1", FIRST_NIGHT, collect_inventory=True)
+        session.on_described(order[:2])
+        session.on_described(order[2:])
+        written.append([(o.key, o.body) for o in session.details()])
+    # Then the objects, one per Region, are byte for byte the same, rows in number ARN order
+    assert written[0] == written[1] and len(written[0]) == 2
+    east = rows_of(written[0][0][1])
+    assert [r["phone_number_arn"] for r in east] == sorted(n.arn for n in numbers(3, a))
