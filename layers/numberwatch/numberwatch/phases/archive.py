@@ -120,7 +120,7 @@ class ArchiveSession:
                 buffer.add(inventory_lines(chunk, target, self.first_seen, self.run_id, observed_at))
 
     def on_described(self, answers: Sequence[Described]) -> None:
-        """What DescribePhoneNumber answered tonight (answers that hold a number): tomorrow's details rows.
+        """What DescribePhoneNumber answered tonight (answers that hold a number): the run's details rows.
         A number described twice keeps its later answer."""
         if self.unavailable is not None:
             return
@@ -132,11 +132,11 @@ class ArchiveSession:
         by_region: dict[str, list[Described]] = {}
         for arn, answer in sorted(self.described.items()):
             by_region.setdefault(Arn.parse(arn).region, []).append(answer)
-        date, observed_at = run_date(self.started_at), iso(self.started_at)
+        date, described_at = run_date(self.started_at), iso(self.started_at)
         return [
             encode(
                 DETAILS.key({"account": self.account, "region": region, "run_date": date}, self.run_id),
-                details_lines(answers, self.run_id, observed_at),
+                details_lines(answers, self.run_id, described_at),
             )
             for region, answers in sorted(by_region.items())
         ]
