@@ -3,10 +3,10 @@
 A month (30 nights of October 2026) is archived in the local stack's S3 with the archive's own writer
 (`localaws.archived_month`: the archive phase's session and evidence writer, not 30 scans): about 1%
 of the numbers change a night (claims, releases, moves, updates; half of them with a CloudTrail actor),
-5% are unrouted, and a few hundred a night carry their tags. Then `render_month` runs in a process of
-its own for each format, reading the month back over HTTP, and reports its seconds and peak RSS (the
-interpreter and boto3 included; their share alone is measured too). Figures only: nothing asserts a
-time. Writes benchmarks/results/monthly-report.json and monthly-report.md.
+5% are unrouted, and a few hundred a night are described (their tags, in the details table). Then
+`render_month` runs in a process of its own for each format, reading the month back over HTTP, and
+reports its seconds and peak RSS (the interpreter and boto3 included; their share alone is measured
+too). Figures only: nothing asserts a time. Writes benchmarks/results/monthly-report.json and monthly-report.md.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ MONTH = "2026-10"
 NIGHTS = 30
 CHANGED_SHARE = 0.01
 UNROUTED_SHARE = 0.05
-TAGGED_A_NIGHT = 300  # DescribePhoneNumber's default nightly budget: the numbers whose tags a night reads
+DESCRIBED_A_NIGHT = 300  # DescribePhoneNumber's default nightly budget: the numbers whose tags a night reads
 REQUIRED_TAG_KEYS = ("cost-center", "owner")
 GOALS = {"seconds": 20.0, "peak_rss_mb": 500.0}
 
@@ -89,8 +89,8 @@ class Month:
             flow_name=None if unrouted else "Main menu",
         )
 
-    def night(self) -> tuple[dict[Any, list[Any]], list[Any]]:
-        """Tonight's changes applied: (numbers held by target, changes)."""
+    def night(self) -> tuple[dict[Any, list[Any]], list[Any], list[Any]]:
+        """Tonight's changes applied: (numbers held by target, changes, numbers described with their tags)."""
         from numberwatch.models import Actor, Change, ChangeType
 
         changes = []
@@ -119,16 +119,15 @@ class Month:
             if i % 2 else c
             for i, c in enumerate(changes)
         ]  # fmt: skip
-        described = set(self.random.sample(sorted(self.held), TAGGED_A_NIGHT))
+        described = [
+            number if number.tags is not None else replace(number, tags=(("owner", "y"),))
+            for number in (self.held[arn] for arn in self.random.sample(sorted(self.held), DESCRIBED_A_NIGHT))
+        ]
         by_target: dict[Any, list[Any]] = {target: [] for target in self.targets}
         lookup = {t.arn: t for t in self.targets}
-        for arn, number in self.held.items():
-            if arn not in described:  # tags in the inventory only the nights they are described
-                shown = number if number.tags is None else replace(number, tags=None)
-            else:
-                shown = number if number.tags is not None else replace(number, tags=(("owner", "y"),))
-            by_target[lookup[number.target_arn]].append(shown)
-        return by_target, changes
+        for number in self.held.values():
+            by_target[lookup[number.target_arn]].append(number)
+        return by_target, changes, described
 
 
 def archive_month(bucket: str, size: int) -> float:
@@ -143,9 +142,9 @@ def archive_month(bucket: str, size: int) -> float:
     nights = ArchivedNights(archive, ACCOUNT)
     month = Month(size)
     for day in range(NIGHTS):
-        held, changes = month.night()
+        held, changes, described = month.night()
         nights.night(datetime.combine(date(2026, 10, 1) + timedelta(days=day), datetime.min.time(), UTC).replace(
-            hour=6), held, changes)  # fmt: skip
+            hour=6), held, changes, described=described)  # fmt: skip
         print(f"  night {day + 1:2d}: {sum(map(len, held.values())):,} numbers, {len(changes):,} changes", flush=True)
     return time.monotonic() - started
 

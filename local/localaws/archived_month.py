@@ -3,7 +3,8 @@ report's tests and benchmark need a month of 100,000 numbers, which thirty scans
 make.
 
 The one decision: nothing here encodes a row or a key. Inventories stream through the archive phase's
-own session (`ArchiveSession.on_listed`: its per-Region buffers), changes are the events
+own session (`ArchiveSession.on_listed`: its per-Region buffers), the numbers described that night
+go through its `on_described` (the details objects), changes are the events
 `events.number_event` builds, and each night goes through the phase's own `EvidenceWriter` (objects,
 a manifest chained to the previous one, the runs row last). So what the report reads is byte for byte
 what a run would have archived.
@@ -21,7 +22,7 @@ from numberwatch.archive_format import Link, RunRow
 from numberwatch.events import number_event
 from numberwatch.models import Change, PhoneNumber, Target
 from numberwatch.phases.archive import ArchiveSession, EvidenceWriter
-from numberwatch.ports import Archive
+from numberwatch.ports import Archive, Described, Presence
 from numberwatch.run import iso, no_checkpoint
 
 
@@ -40,13 +41,16 @@ class ArchivedNights:
         changes: Sequence[Change] = (),
         full_inventory: bool = True,
         attribution: str | None = None,
+        described: Sequence[PhoneNumber] = (),
     ) -> str:
-        """Archive one run that started at `started_at`, held `held` (its inventory, when full) and
-        reported `changes`; returns its run id (a function of the time: the same night, the same bytes)."""
+        """Archive one run that started at `started_at`, held `held` (its inventory, when full), described
+        `described` (each with its tags and status, CLAIMED when it has none) and reported `changes`;
+        returns its run id (a function of the time: the same night, the same bytes)."""
         run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account}/{iso(started_at)}"))
         session = ArchiveSession(self.archive, self.account, run_id, started_at, collect_inventory=full_inventory)
         for target, numbers in held.items():
             session.on_listed(target, numbers)
+        session.on_described([Described(Presence(number.status or "CLAIMED"), number) for number in described])
         inventory = [buffer.close() for _, buffer in sorted(session.buffers.items())] if full_inventory else []
         names = {target.arn: target.name for target in held}
         bodies: list[dict[str, Any]] = [
@@ -64,6 +68,7 @@ class ArchivedNights:
             changes={},
         )
         writer = EvidenceWriter(self.archive, self.account, no_checkpoint, self.head)
-        writer.write(run_id, started_at, inventory, sorted(bodies, key=lambda body: str(body["event_id"])), row)
+        observations = [*inventory, *session.details()]
+        writer.write(run_id, started_at, observations, sorted(bodies, key=lambda body: str(body["event_id"])), row)
         self.head = writer.head
         return run_id

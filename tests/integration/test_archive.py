@@ -1,5 +1,6 @@
 """The evidence archive against the local stack's S3 (Object Lock enforced as S3 does): a few nights
-answer the README's own queries on DuckDB exactly as the scans observed; S3 refusing a write costs
+answer the README's own queries on DuckDB exactly as the scans observed (and described: tags and
+status); S3 refusing a write costs
 no event and is caught up; locked objects cannot be deleted, replaced or unlocked; a retry writes
 the same bytes to the same keys; dry and partial runs write no inventory."""
 
@@ -24,14 +25,14 @@ from localaws.lambda_runtime import ACCOUNT, Deployment
 from localaws.template import ROOT
 from numberwatch.adapters.dynamodb import DynamoSnapshotStore
 from numberwatch.adapters.s3_archive import S3Archive
-from numberwatch.archive_format import TABLES, Manifest, duckdb_view, manifest_prefix
+from numberwatch.archive_format import DETAILS, INVENTORY, TABLES, Manifest, duckdb_view, manifest_prefix, rows_of
 from numberwatch.dependencies import aws_clients, build_scan_service
 from numberwatch.evidence import verify_chain
 from numberwatch.request import parse_scan_request
 from numberwatch.run import RunContext, no_checkpoint
 from numberwatch.settings import Settings
 from tests.integration.test_reliability import FAST, SCHEDULED, Crash, changes, crash_at, events_of
-from tests.support.estate import WEST, Estate
+from tests.support.estate import HOME, WEST, Estate, Number
 
 
 def at(day: int, month: int = 9) -> dt.datetime:
@@ -187,6 +188,57 @@ def test_a_few_nights_answer_the_readme_queries_on_duckdb_as_the_scans_observed(
     assert report.intact and report.manifests == 4
 
 
+def described(estate: Estate, numbers: list[Number]) -> dict[str, tuple[str, dict[str, str]]]:
+    """What DescribePhoneNumber answers now: number -> (status, tags)."""
+    found = {}
+    for n in numbers:
+        summary = estate.clients[n.region].describe_phone_number(PhoneNumberId=n.arn)["ClaimedPhoneNumberSummary"]
+        found[n.e164] = (summary["PhoneNumberStatus"]["Status"], summary.get("Tags") or {})
+    return found
+
+
+def test_the_tags_and_status_each_night_described_are_in_its_details_and_readme_query_4_answers_them_as_of_a_date(
+    estate: Estate, deployment: Deployment, tmp_path: Path
+) -> None:
+    # Given numbers in two Regions, tagged through TagResource (one left untagged)
+    alpha, charlie = estate.instance("alpha"), estate.instance("charlie", region=WEST)
+    held = estate.claim(alpha["Arn"], 3) + estate.claim(charlie["Arn"], 2)
+    for n, added in ((held[0], {"owner": "sales", "cost-center": "42"}), (held[1], {"owner": "ops"}),
+                     (held[3], {"cost-center": "7"})):  # fmt: skip
+        estate.clients[n.region].tag_resource(resourceArn=n.arn, tags=added)
+    budget = {"DESCRIBE_CALLS_PER_RUN": "50"}  # enough for every number: the rotation covers them all
+    # When a baseline night runs, then two nights that describe every number, a tag changed between them
+    scan(deployment, now=at(28), **budget)
+    second = scan(deployment, now=at(29), **budget)
+    as_of_29 = described(estate, held)
+    estate.clients[HOME].tag_resource(resourceArn=held[1].arn, tags={"owner": "support"})
+    third = scan(deployment, now=at(30), **budget)
+    as_of_30 = described(estate, held)
+    assert as_of_29 != as_of_30 and as_of_30[held[1].e164] == ("CLAIMED", {"owner": "support"})
+    # Then the second night's details objects, one per Region, hold what DescribePhoneNumber answered
+    s3 = boto3.client("s3")
+    (manifest,) = [m for m in manifests(deployment.archive_bucket) if m.run_id == second["run_id"]]
+    assert [key.split("/")[2] for key in manifest.details_keys] == [f"region={HOME}", f"region={WEST}"]
+    rows = [row for key in manifest.details_keys
+            for row in rows_of(s3.get_object(Bucket=deployment.archive_bucket, Key=key)["Body"].read())]  # fmt: skip
+    assert {r["phone_number"]: (r["claim_status"], r["tags"]) for r in rows} == as_of_29
+    assert {r["described_at"] for r in rows} == {"2026-09-29T06:00:00Z"}
+    # And its inventory rows hold no tags
+    inventory = [row for key in manifest.inventory_keys for row in rows_of(s3.get_object(
+                 Bucket=deployment.archive_bucket, Key=key)["Body"].read())]  # fmt: skip
+    assert len(inventory) == 5 and {tuple(row) for row in inventory} == {INVENTORY.names}
+    # And the README's query 4, run on DuckDB, answers each number's newest description as of each date
+    query = readme_queries()["4"]
+    connection = duckdb_over(deployment.archive_bucket, tmp_path)
+    for date, expected, run in (("2026-09-29", as_of_29, second), ("2026-09-30", as_of_30, third)):
+        answered = connection.execute(query.replace("2026-09-30", date)).fetchall()
+        assert [row[0] for row in answered] == sorted(n.e164 for n in held)
+        assert {row[0]: (row[2], row[4]) for row in answered} == expected, date
+        assert {row[1] for row in answered} == {HOME, WEST}
+        assert {row[5] for row in answered} == {f"{date}T06:00:00Z"}, run["run_id"]
+    assert {c.name for c in DETAILS.columns} <= {d[0] for d in connection.execute("DESCRIBE details").fetchall()}
+
+
 # ------------------------------------------------------------------ S3 refusing
 class _Refusal:
     """S3 answering 403 AccessDenied to every PutObject of the function's client, on the wire."""
@@ -319,7 +371,7 @@ def test_a_retry_of_the_same_run_writes_the_same_bytes_to_the_same_keys(estate: 
     s3 = boto3.client("s3")
     first = {k: s3.get_object(Bucket=deployment.archive_bucket, Key=k)["Body"].read()
              for k in archive_keys(deployment.archive_bucket) if run_id in k}  # fmt: skip
-    assert {k.split("/")[0] for k in first} == {"inventory", "changes"}
+    assert {k.split("/")[0] for k in first} == {"inventory", "details", "changes"}
     # When Lambda retries the same invocation
     retried = scan(deployment, run_id=run_id, now=at(29, month=9))
     # Then every key it wrote before holds one version, the same bytes; the manifest and runs row follow
@@ -329,7 +381,7 @@ def test_a_retry_of_the_same_run_writes_the_same_bytes_to_the_same_keys(estate: 
         assert len(versions) == 1, key
         assert s3.get_object(Bucket=deployment.archive_bucket, Key=key)["Body"].read() == body
     now_written = [k for k in archive_keys(deployment.archive_bucket) if run_id in k]
-    assert {k.split("/")[0] for k in now_written} == {"inventory", "changes", "runs", "manifests"}
+    assert {k.split("/")[0] for k in now_written} == {"inventory", "details", "changes", "runs", "manifests"}
     assert set(first) < set(now_written)
     assert verify_chain(S3Archive(s3, deployment.archive_bucket), ACCOUNT).intact
 
@@ -347,4 +399,4 @@ def test_dry_and_partial_runs_write_no_inventory_and_say_so(stack: Any, estate: 
     assert partial["status"] == "PARTIAL"
     assert partial["archive"]["full_inventory"] is False and partial["archive"]["note"].startswith("a partial run")
     written = [k for k in archive_keys(deployment.archive_bucket) if partial["run_id"] in k]
-    assert sorted(k.split("/")[0] for k in written) == ["manifests", "runs"]
+    assert sorted(k.split("/")[0] for k in written) == ["details", "manifests", "runs"]  # what it described, kept

@@ -248,7 +248,7 @@ def test_a_listing_that_shows_a_number_twice_keeps_it_once_as_last_shown() -> No
         (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribePhoneNumber"),
          Presence.UNKNOWN),
         ({"Status": "IN_PROGRESS"}, Presence.IN_PROGRESS),
-        ({"Status": "FAILED"}, Presence.FAILED),
+        ({"Status": "FAILED", "Message": "the claim failed"}, Presence.FAILED),
         ({"Status": "CLAIMED"}, Presence.CLAIMED),
     ],
 )  # fmt: skip
@@ -270,3 +270,5 @@ def test_describe_says_where_a_number_is_asked_in_its_own_region(answer: Any, pr
     assert described.presence is presence and asked == ["us-west-2"]
     if presence is Presence.UNKNOWN:
         assert described.reason.startswith("DescribePhoneNumber: ")
+    # The status's message, when Connect gives one, is kept for the archive's details table
+    assert described.status_message == (answer.get("Message") if isinstance(answer, dict) else None)

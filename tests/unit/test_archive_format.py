@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
+import duckdb
 import pytest
 
 from numberwatch.archive_format import (
     CHANGES,
+    DETAILS,
     INVENTORY,
     RUNS,
     Entry,
@@ -18,6 +21,7 @@ from numberwatch.archive_format import (
     RunRow,
     Table,
     change_line,
+    details_lines,
     duckdb_view,
     encode,
     first_seen_of,
@@ -30,6 +34,7 @@ from numberwatch.archive_format import (
 )
 from numberwatch.events import number_event
 from numberwatch.models import Change, ChangeType, PhoneNumber, Target
+from numberwatch.ports import Described, Presence
 from tests.unit.factories import ACCOUNT, instance, number, tdg
 
 STARTED = datetime(2026, 9, 30, 6, 0, 3, tzinfo=UTC)
@@ -44,6 +49,7 @@ def test_keys_carry_account_region_and_the_run_s_utc_date_as_hive_partitions() -
     partition = {"account": ACCOUNT, "region": "us-east-1", "run_date": "2026-09-30"}
     expected = f"inventory/account={ACCOUNT}/region=us-east-1/run_date=2026-09-30/r1.jsonl.gz"
     assert INVENTORY.key(partition, "r1") == expected
+    assert DETAILS.key(partition, "r1") == expected.replace("inventory/", "details/", 1)
     assert RUNS.key(partition, "r1") == f"runs/account={ACCOUNT}/run_date=2026-09-30/r1.jsonl.gz"
     assert INVENTORY.location_template("s3://b") == (
         "s3://b/inventory/account=${account}/region=${region}/run_date=${run_date}/"
@@ -106,15 +112,17 @@ def test_first_seen_is_read_back_without_parsing_and_by_parsing_rows_written_ano
     assert first_seen_of(b"".join(reordered)) == expected
 
 
-def test_a_manifest_round_trips_and_names_its_inventory_and_changes() -> None:
+def test_a_manifest_round_trips_and_names_its_inventory_details_and_changes() -> None:
     objects = (
         Entry("inventory/account=1/region=us-east-1/run_date=2026-09-30/r.jsonl.gz", "a" * 64, 10, 2),
         Entry("changes/account=1/region=us-east-1/run_date=2026-09-30/r.jsonl.gz", "b" * 64, 5, 1),
         Entry("runs/account=1/run_date=2026-09-30/r.jsonl.gz", "c" * 64, 3, 1),
+        Entry("details/account=1/region=us-east-1/run_date=2026-09-30/r.jsonl.gz", "e" * 64, 4, 2),
     )
     manifest = Manifest("1", "r", "2026-09-30T06:00:03Z", "COMPLETED", True, None, objects, Link("m0", "d" * 64))
     assert Manifest.decode(manifest.encode()) == manifest
     assert manifest.inventory_keys == [objects[0].key] and manifest.change_keys == [objects[1].key]
+    assert manifest.details_keys == [objects[3].key]
 
 
 def test_a_runs_row_counts_changes_by_type() -> None:
@@ -124,7 +132,7 @@ def test_a_runs_row_counts_changes_by_type() -> None:
     assert (decoded["claimed"], decoded["released"], decoded["updated"], decoded["full_inventory"]) == (2, 0, 1, False)
 
 
-@pytest.mark.parametrize("table", [INVENTORY, CHANGES, RUNS], ids=lambda t: t.name)
+@pytest.mark.parametrize("table", [INVENTORY, DETAILS, CHANGES, RUNS], ids=lambda t: t.name)
 def test_the_duckdb_view_declares_every_column_and_partition_of_the_table(table: Table) -> None:
     sql = duckdb_view(table, "/tmp/archive")
     assert sql.startswith(f"CREATE OR REPLACE VIEW {table.name} AS")
@@ -148,14 +156,56 @@ def test_a_row_is_byte_for_byte_what_json_dumps_makes_of_it() -> None:
         RUNS.line(("a", "b"))
 
 
-def test_the_enrichment_s_columns_are_archived_and_null_when_unknown() -> None:
+def test_the_flow_is_archived_in_the_inventory_and_tags_and_status_are_not() -> None:
+    # Given a number whose tags and status the details phase read
     target = instance("a")
     routed = dataclasses.replace(
         number(1, target), flow_id="f-1", flow_name="Main menu", tags=(("cost-center", "42"),), status="CLAIMED"
     )
     row = json.loads(inventory_line(routed, target, "t0", "r", "t1"))
-    assert (row["flow_id"], row["flow_name"], row["claim_status"], row["tags"]) == (
-        "f-1", "Main menu", "CLAIMED", {"cost-center": "42"},
-    )  # fmt: skip
+    # Then its inventory row holds its flow, and no tags or status: those are the details table's
+    assert (row["flow_id"], row["flow_name"]) == ("f-1", "Main menu")
+    assert "tags" not in row and "claim_status" not in row
     bare = json.loads(inventory_line(number(2, target), target, "t0", "r", "t1"))
-    assert (bare["flow_id"], bare["claim_status"], bare["tags"]) == (None, None, None)
+    assert bare["flow_id"] is None
+
+
+def test_a_details_row_holds_what_describe_phone_number_answered() -> None:
+    # Given a number described as FAILED with a message and tags, and one described without tags
+    target = instance("a")
+    failed = dataclasses.replace(number(1, target), tags=(("owner", "sales"),), status="FAILED")
+    untagged = dataclasses.replace(number(2, target), status="CLAIMED")
+    answers = [
+        Described(Presence.FAILED, failed, "status FAILED", "claim failed"),
+        Described(Presence.CLAIMED, untagged),
+    ]
+    rows = [json.loads(line) for line in details_lines(answers, "r1", "2026-09-30T06:00:03Z")]
+    # Then each row is the table's columns, the tags a map, empty (not null) when the answer had none
+    assert [tuple(row) for row in rows] == [DETAILS.names, DETAILS.names]
+    assert rows[0] == {
+        "phone_number_arn": failed.arn, "phone_number": failed.number, "target_arn": target.arn,
+        "claim_status": "FAILED", "status_message": "claim failed", "tags": {"owner": "sales"},
+        "run_id": "r1", "described_at": "2026-09-30T06:00:03Z",
+    }  # fmt: skip
+    assert (rows[1]["claim_status"], rows[1]["status_message"], rows[1]["tags"]) == ("CLAIMED", None, {})
+    with pytest.raises(ValueError, match="GONE"):
+        details_lines([Described(Presence.GONE)], "r1", "t")
+
+
+def test_inventory_objects_written_before_the_details_table_still_read_with_their_two_old_columns_ignored(
+    tmp_path: Path,
+) -> None:
+    # Given an inventory object of an earlier release, whose rows ended with claim_status and tags (always null)
+    target = instance("a")
+    old_row = {**json.loads(inventory_line(number(1, target), target, "t0", "r0", "t1")), "claim_status": None,
+               "tags": None}  # fmt: skip
+    key = INVENTORY.key({"account": ACCOUNT, "region": "us-east-1", "run_date": "2026-09-01"}, "r0")
+    (tmp_path / key).parent.mkdir(parents=True)
+    (tmp_path / key).write_bytes(encode(key, [json.dumps(old_row).encode() + b"\n"]).body)
+    # When DuckDB reads it through the table's view
+    connection = duckdb.connect()
+    connection.execute(duckdb_view(INVENTORY, str(tmp_path)))
+    found = connection.execute("SELECT * FROM inventory").fetchall()
+    # Then the row reads, with the table's columns and partitions only
+    assert [column[0] for column in connection.description] == [*INVENTORY.names, *INVENTORY.partitions]
+    assert [(row[0], row[-2]) for row in found] == [(number(1, target).arn, "us-east-1")]

@@ -4,6 +4,7 @@ inventory, an archive that refuses, the first object or manifest that does not m
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -11,9 +12,11 @@ from typing import Any
 
 import pytest
 
-from numberwatch.archive_format import INVENTORY, Manifest, manifest_prefix, rows_of
+from numberwatch.archive_format import DETAILS, INVENTORY, Manifest, Table, manifest_prefix, rows_of
 from numberwatch.evidence import EvidenceMismatch, Mismatch, NoInventoryAsOf, inventory_as_of, verify_chain
 from numberwatch.models import ScanRequest
+from numberwatch.phases.archive import ArchiveSession
+from numberwatch.ports import Described, Presence
 from numberwatch.run import RunContext
 from numberwatch.service import ScanService
 from numberwatch.settings import Settings
@@ -51,10 +54,10 @@ class Nights:
         context = RunContext(run_id=run_id or str(uuid.uuid4()), remaining_ms=lambda: 900_000, now=lambda: moment)
         return service.run(ScanRequest(**request), context).model_dump(mode="json")
 
-    def inventory(self, run_id: str) -> list[dict[str, Any]]:
+    def inventory(self, run_id: str, table: Table = INVENTORY) -> list[dict[str, Any]]:
         return [
             row
-            for key, body in sorted(self.archive.under(INVENTORY.prefix).items())
+            for key, body in sorted(self.archive.under(f"{table.prefix}/").items())
             if key.endswith(f"/{run_id}.jsonl.gz")
             for row in rows_of(body)
         ]
@@ -97,6 +100,52 @@ def test_every_full_night_archives_its_inventory_changes_and_summary_in_a_chain(
     assert first_manifest.previous is None
     assert second_manifest.previous is not None and second_manifest.previous.key == first["archive"]["manifest_key"]
     assert verify_chain(nights.archive, ACCOUNT, second["archive"]["manifest_sha256"]).intact
+
+
+def test_the_tags_and_status_the_details_phase_read_are_in_the_details_object_and_not_in_the_inventory() -> None:
+    # Given tagged numbers on an instance and on a TDG in another Region, the TDG's claim FAILED
+    nights = Nights()
+    a, west = instance("a"), tdg("west", home="us-west-2", other="us-east-1")
+    tagged = [dataclasses.replace(n, tags=(("owner", f"team-{n.id}"),)) for n in numbers(3, a)]
+    far = dataclasses.replace(number(10, west, region="us-west-2"), tags=(("cost-center", "7"),), status="FAILED")
+    nights.connect.add(a, *tagged)
+    nights.connect.add(west, far)
+    nights.night()  # the baseline: nothing is described in rotation yet
+    # When the next night describes every number (the rotation's window covers them all), one newly claimed
+    newcomer = dataclasses.replace(number(20, a), tags=(("owner", "new"),))
+    nights.connect.add(a, newcomer)
+    second = nights.night()
+    # Then the details objects, one per Region, hold each number's tags and status as Connect answered them
+    rows = nights.inventory(second["run_id"], DETAILS)
+    assert {r["phone_number_arn"]: (r["tags"], r["claim_status"]) for r in rows} == {
+        n.arn: (dict(n.tags or ()), n.status or "CLAIMED") for n in (*tagged, far, newcomer)
+    }
+    assert {r["claim_status"] for r in rows} == {"CLAIMED", "FAILED"}
+    assert {r["described_at"] for r in rows} == {"2026-09-29T06:00:00Z"}
+    keys = sorted(k for k in nights.archive.objects if k.startswith("details/"))
+    assert [k.split("/")[2] for k in keys] == ["region=us-east-1", "region=us-west-2"]
+    (manifest,) = [m for m in nights.manifests() if m.run_id == second["run_id"]]
+    assert manifest.details_keys == keys
+    # And the inventory rows hold no tags and no status
+    inventory = nights.inventory(second["run_id"])
+    assert len(inventory) == 5 and not [r for r in inventory if "tags" in r or "claim_status" in r]
+
+
+def test_a_partial_run_writes_the_details_it_read_without_an_inventory() -> None:
+    # Given a baseline of two instances, then a night on which one cannot be listed
+    nights = Nights()
+    a, b = instance("a"), instance("b")
+    held = [dataclasses.replace(n, tags=(("owner", "ops"),)) for n in numbers(2, a)]
+    nights.connect.add(a, *held)
+    nights.connect.add(b, *numbers(2, b, start=10))
+    nights.night()
+    nights.connect.failing[b.arn] = "AccessDeniedException"
+    partial = nights.night()
+    # Then the run is partial, writes no inventory, and still writes what DescribePhoneNumber told of a's numbers
+    assert partial["status"] == "PARTIAL" and partial["archive"]["full_inventory"] is False
+    assert nights.inventory(partial["run_id"]) == []
+    details = {r["phone_number_arn"]: r["tags"] for r in nights.inventory(partial["run_id"], DETAILS)}
+    assert {arn: details[arn] for arn in (n.arn for n in held)} == {n.arn: {"owner": "ops"} for n in held}
 
 
 def test_dry_limited_and_partial_runs_write_no_inventory_and_say_so() -> None:
@@ -289,3 +338,22 @@ def test_inventory_as_of_refuses_an_inventory_that_does_not_match_its_manifest()
     nights.archive.objects[key] = nights.archive.objects[key] + b"\x00"
     with pytest.raises(EvidenceMismatch, match=key):
         inventory_as_of(nights.archive, ACCOUNT, date(2026, 9, 28))
+
+
+def test_the_details_objects_are_the_same_bytes_whatever_order_the_regions_threads_answered_in() -> None:
+    # Given the same answers handed over in two orders (the rotation's Regions answer in threads)
+    a, west = instance("a"), instance("w", region="us-west-2")
+    answers = [
+        Described(Presence.CLAIMED, dataclasses.replace(n, status="CLAIMED", tags=(("owner", n.id),)))
+        for n in (*numbers(3, a), number(7, west, region="us-west-2"))
+    ]
+    written = []
+    for order in (answers, list(reversed(answers))):
+        session = ArchiveSession(FakeArchive(), ACCOUNT, "r1", FIRST_NIGHT, collect_inventory=True)
+        session.on_described(order[:2])
+        session.on_described(order[2:])
+        written.append([(o.key, o.body) for o in session.details()])
+    # Then the objects, one per Region, are byte for byte the same, rows in number ARN order
+    assert written[0] == written[1] and len(written[0]) == 2
+    east = rows_of(written[0][0][1])
+    assert [r["phone_number_arn"] for r in east] == sorted(n.arn for n in numbers(3, a))

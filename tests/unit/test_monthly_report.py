@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -45,9 +46,9 @@ def at(day: date, hour: int = 6) -> datetime:
 class Month10:
     """October 2026: three nights, framed by a night of September 30 and one of November 1.
 
-    - number 1: unrouted, its description hostile, tagged owner only (lacks cost-center) every night;
-    - number 2: routed, fully tagged on October 1, its tags not read after;
-    - number 3: routed, tags never read;
+    - number 1: unrouted, its description hostile, described every night tagged owner only (lacks cost-center);
+    - number 2: routed, described fully tagged on October 1, not described after;
+    - number 3: routed, described only on November 1 (after the month): its tags unread in October;
     - number 4: released on October 2 (CloudTrail recorded the call late on October 1) by a hostile principal;
     - number 5: claimed on October 3, nobody known; on November 1, number 6 is claimed (not October's)."""
 
@@ -57,24 +58,32 @@ class Month10:
         n1 = self._number(1, flow=None, tags={"owner": "x"}, description=f"{SCRIPT} | {FORMULA}")
         n2_tagged = self._number(2, tags={"cost-center": "1", "owner": "y"})
         n2, n3, n4 = self._number(2), self._number(3), self._number(4)
+        n3_untagged = self._number(3, tags={})
         self.n5, n6 = self._number(5), self._number(6)
         release = Actor(
             "ReleasePhoneNumber", "2026-10-01T23:50:00Z", "e1", principal_arn=HOSTILE_PRINCIPAL, session_name="s"
         )
         self.runs = {
-            "sep30": self.nights.night(at(date(2026, 9, 30)), {TARGET: [n1, n2, n3, n4]}),
-            "oct1": self.nights.night(at(date(2026, 10, 1)), {TARGET: [n1, n2_tagged, n3, n4]}),
+            "sep30": self.nights.night(at(date(2026, 9, 30)), {TARGET: [n1, n2, n3, n4]}, described=[n1]),
+            "oct1": self.nights.night(at(date(2026, 10, 1)), {TARGET: [n1, n2, n3, n4]}, described=[n1, n2_tagged]),
             "oct2": self.nights.night(
-                at(date(2026, 10, 2)), {TARGET: [n1, n2, n3]}, [self._change(ChangeType.RELEASED, n4, release)]
+                at(date(2026, 10, 2)),
+                {TARGET: [n1, n2, n3]},
+                [self._change(ChangeType.RELEASED, n4, release)],
+                described=[n1],
             ),
             "oct3": self.nights.night(
                 at(date(2026, 10, 3)),
                 {TARGET: [n1, n2, n3, self.n5]},
                 [self._change(ChangeType.CLAIMED, self.n5)],
                 attribution="made in the admin website: not recorded as an API call",
+                described=[n1],
             ),
             "nov1": self.nights.night(
-                at(date(2026, 11, 1)), {TARGET: [n1, n2, n3, self.n5, n6]}, [self._change(ChangeType.CLAIMED, n6)]
+                at(date(2026, 11, 1)),
+                {TARGET: [n1, n2, n3, self.n5, n6]},
+                [self._change(ChangeType.CLAIMED, n6)],
+                described=[n1, n3_untagged],
             ),
         }
 
@@ -152,8 +161,8 @@ def test_a_release_nobody_recorded_is_dated_by_the_night_it_was_seen() -> None:
 def test_missing_tags_come_from_the_newest_night_that_read_them_and_unread_ones_are_counted_apart(
     october: Month10,
 ) -> None:
-    # Given number 1 tagged owner only (read every night), number 2 fully tagged (read on October 1 only),
-    # numbers 3 and 5 never described
+    # Given number 1 described every night tagged owner only, number 2 described fully tagged on October 1 only,
+    # number 3 described (untagged) only on November 1, and number 5 (claimed October 3, nobody known) never
     report = build_report(october.archive, ACCOUNT, Month.parse("2026-10"), PriceTable.example_table(), REQUIRED)
     # Then number 1 lacks cost-center, number 2 lacks nothing, and two numbers' tags are unknown
     assert [(n.phone_number, n.detail) for n in report.missing_tags] == [("+12060000001", "cost-center")]
@@ -290,5 +299,37 @@ def test_a_change_carries_the_tags_it_was_described_with_when_no_inventory_row_d
     # When the report is built
     report = build_report(archive, ACCOUNT, Month.parse("2026-10"), PriceTable.example_table(), REQUIRED)
     # Then number 2 lacks owner, by its change; number 1's tags are unknown
+    assert [(n.phone_number, n.detail) for n in report.missing_tags] == [("+12060000002", "owner")]
+    assert report.tags_unread == 1
+
+
+def _tags_night(
+    nights: ArchivedNights, day: date, held: list[PhoneNumber], changes: Sequence[Change] = (),
+    described: Sequence[PhoneNumber] = (),
+) -> None:  # fmt: skip
+    nights.night(at(day), {TARGET: held}, changes, described=described)
+
+
+def test_tags_described_before_the_month_count_and_the_newer_of_a_details_row_and_a_change_wins() -> None:
+    # Given number 1 described fully tagged in August (well within the lookback) and not since;
+    # number 2 fully tagged by an October 2 change, then described without its owner tag on October 3;
+    # number 3 described without tags on October 1, then fully tagged by an October 2 change;
+    # number 4 described fully tagged in June, before the lookback
+    archive = FakeArchive()
+    nights = ArchivedNights(archive, ACCOUNT)
+    held = [Month10._number(index) for index in (1, 2, 3, 4)]
+    full = {"cost-center": "1", "owner": "o"}
+    n1, n2, n3, n4 = (Month10._number(index, tags=full) for index in (1, 2, 3, 4))
+    _tags_night(nights, date(2026, 6, 15), held, described=[n4])
+    _tags_night(nights, date(2026, 8, 20), held, described=[n1])
+    _tags_night(nights, date(2026, 10, 1), held, described=[Month10._number(3, tags={})])
+    updates = [Change(ChangeType.UPDATED, n.arn, before, n, 1, 2, ("Tags",)) for n, before in ((n2, held[1]),
+               (n3, held[2]))]  # fmt: skip
+    _tags_night(nights, date(2026, 10, 2), held, updates)
+    _tags_night(nights, date(2026, 10, 3), held, described=[Month10._number(2, tags={"cost-center": "1"})])
+    # When October's report is built
+    report = build_report(archive, ACCOUNT, Month.parse("2026-10"), PriceTable.example_table(), REQUIRED)
+    # Then number 1 lacks nothing (August's details), number 2 lacks owner (October 3's details, newer than
+    # its change), number 3 lacks nothing (its change, newer than October 1's details), number 4 is unread
     assert [(n.phone_number, n.detail) for n in report.missing_tags] == [("+12060000002", "owner")]
     assert report.tags_unread == 1

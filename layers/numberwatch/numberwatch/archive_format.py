@@ -8,6 +8,7 @@ reader both read natively and which needs nothing beyond the standard library.
 Key layout (partition values in the key, never in the rows; `run_date` is the run's UTC date):
 
     inventory/account=<id>/region=<r>/run_date=<YYYY-MM-DD>/<run id>.jsonl.gz   one row per number
+    details/account=<id>/region=<r>/run_date=<YYYY-MM-DD>/<run id>.jsonl.gz     one row per number described
     changes/account=<id>/region=<r>/run_date=<YYYY-MM-DD>/<run id>.jsonl.gz     one row per change
     runs/account=<id>/run_date=<YYYY-MM-DD>/<run id>.jsonl.gz                   one row per run
     manifests/account=<id>/<YYYYMMDDTHHMMSSZ>_<run id>.json                      one per run
@@ -16,6 +17,13 @@ Every byte written is a function of the run's data alone (rows in a fixed order,
 timestamp), so a retry of a run writes the same bytes to the same keys. A manifest lists every
 object of its run with its SHA-256 and size, and the key and SHA-256 of the previous manifest of
 the account: the manifests form a hash chain.
+
+Tags and claim status are not in the inventory: the listing does not show them, and the inventory is
+streamed while the targets are listed, before DescribePhoneNumber is asked. They have a table of their
+own, `details`, one row per number DescribePhoneNumber answered in the run. The inventory's columns
+`claim_status` and `tags` (never filled: always null) are gone from the table; objects written before
+still hold them as null, and the Glue table and DuckDB view, which declare only the table's columns,
+ignore them.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from .models import PhoneNumber, Target
+from .ports import Described
 
 FORMAT_VERSION = 1
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
@@ -153,8 +162,23 @@ INVENTORY = Table(
         Column("observed_at", "string", "UTC start of that run (ISO 8601)"),
         Column("flow_id", "string", "the contact flow the number is associated with (null: unrouted)"),
         Column("flow_name", "string", "that flow's name, as Connect returned it"),
-        Column("claim_status", "string", "PhoneNumberStatus, when DescribePhoneNumber was asked that night"),
-        Column("tags", "map<string,string>", "the number's tags, when DescribePhoneNumber was asked that night"),
+    ),
+)
+
+DETAILS = Table(
+    name="details",
+    prefix="details",
+    partitions=("account", "region", "run_date"),
+    comment="Every number DescribePhoneNumber answered in a run: its tags and claim status, one row per number",
+    columns=(
+        Column("phone_number_arn", "string", "the number's identity, kept across moves"),
+        Column("phone_number", "string", "E.164"),
+        Column("target_arn", "string", "the instance or TDG it is claimed to, as DescribePhoneNumber answered"),
+        Column("claim_status", "string", "PhoneNumberStatus: CLAIMED, IN_PROGRESS or FAILED"),
+        Column("status_message", "string", "PhoneNumberStatus's message, when Connect gave one"),
+        Column("tags", "map<string,string>", "the number's tags (empty: none)"),
+        Column("run_id", "string", "the run that described it"),
+        Column("described_at", "string", "UTC start of that run (ISO 8601)"),
     ),
 )
 
@@ -203,7 +227,7 @@ RUNS = Table(
     ),
 )
 
-TABLES = (INVENTORY, CHANGES, RUNS)
+TABLES = (INVENTORY, DETAILS, CHANGES, RUNS)
 MANIFESTS = "manifests"
 
 
@@ -258,12 +282,23 @@ def inventory_lines(
                 number.source_arn,
                 number.flow_id,
                 number.flow_name,
-                number.status,
-                dict(number.tags) if number.tags is not None else None,
             )
         )
         for number in numbers
     ]
+
+
+def details_lines(answers: Iterable[Described], run_id: str, described_at: str) -> list[bytes]:
+    """Rows of numbers as DescribePhoneNumber answered them (answers that hold a number), in the order
+    given. An answer without tags is a number without tags: its row holds an empty map, never null."""
+    line = DETAILS.lines_with({"run_id": run_id, "described_at": described_at})
+    rows = []
+    for answer in answers:
+        n = answer.number
+        if n is None:
+            raise ValueError(f"an answer without a number ({answer.presence}) has no details row")
+        rows.append(line((n.arn, n.number, n.target_arn, n.status, answer.status_message, dict(n.tags or ()))))
+    return rows
 
 
 def change_line(event: Mapping[str, Any]) -> bytes:
@@ -421,6 +456,10 @@ class Manifest:
     @property
     def inventory_keys(self) -> list[str]:
         return [e.key for e in self.objects if e.key.startswith(f"{INVENTORY.prefix}/")]
+
+    @property
+    def details_keys(self) -> list[str]:
+        return [e.key for e in self.objects if e.key.startswith(f"{DETAILS.prefix}/")]
 
     @property
     def change_keys(self) -> list[str]:

@@ -2,17 +2,18 @@
 `numberwatch report` command and the scan's first run of each month both call it).
 
 The one decision: the month is streamed, never held. Each night's inventory is decompressed a chunk at
-a time and counted line by line; a row is parsed only when it carries tags (to know which numbers lack a
-required tag) or when it belongs to the month-end inventory, whose rows are folded into aggregates as
-they come. Every object read is checked against the SHA-256 its manifest records, as the verifier does.
+a time and counted line by line; a row is parsed only when it belongs to the month-end inventory, whose
+rows are folded into aggregates as they come. Every object read is checked against the SHA-256 its
+manifest records, as the verifier does.
 
-Which numbers miss a required tag comes from the inventory's tags and the `RequiredTagKeys` setting,
-not from the month's `MISSING_REQUIRED_TAGS` findings: findings are events the archive does not keep
-(its changes table holds `NUMBER_CHANGE` events), and a finding is sent once, when a number becomes so,
-so a number untagged since before the month would never appear. A number's tags are the newest the
-month's evidence holds: an inventory row's (when DescribePhoneNumber was asked that night) or a
-change's (every changed number is described, and its event carries its tags). Numbers whose tags no
-evidence of the month holds are counted apart, never guessed.
+Which numbers miss a required tag comes from the archived tags and the `RequiredTagKeys` setting, not
+from the month's `MISSING_REQUIRED_TAGS` findings: findings are events the archive does not keep (its
+changes table holds `NUMBER_CHANGE` events), and a finding is sent once, when a number becomes so, so a
+number untagged since before the month would never appear. A number's tags are the newest the evidence
+holds at month end: a details row's (DescribePhoneNumber's answer, read in rotation a budget a night, so
+the nights of the `TAGS_LOOKBACK_DAYS` before the month are read too) or a change's (every changed
+number is described, and its event carries its tags), whichever is newer. Numbers whose tags no such
+evidence holds are counted apart, never guessed.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import json
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from .archive_format import (
     CHANGES,
+    DETAILS,
     Entry,
     Manifest,
     manifest_prefix,
@@ -51,7 +53,9 @@ from .report_model import (
 Format = Literal["html", "csv", "md"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 _CHUNK = 1 << 20  # decompressed bytes at a time: a few thousand rows
-_UNTAGGED = b'"tags":null}'  # how the writer ends a row whose tags were not read that night
+# How far before the month the details rows are read: a number is described in rotation, at most about
+# numbers / DescribeCallsPerRun nights apart (92 nights cover 27,600 numbers at the default 300).
+TAGS_LOOKBACK_DAYS = 92
 
 
 def render_month(
@@ -100,6 +104,11 @@ def build_report(
     tags = _Tags(tuple(required_tag_keys))
     for manifest in manifests:
         _read_changes(archive, manifest, report, tags)
+    if tags.required:
+        since = month.first_day - timedelta(days=TAGS_LOOKBACK_DAYS)
+        before = [k for k in keys if since <= manifest_started_at(k).date() < month.first_day]
+        for manifest in [*(read_manifest(archive, key) for key in before), *manifests]:
+            _read_details(archive, manifest, tags)
     nightly: dict[date, Manifest] = {}  # the last full run of each night
     for manifest in manifests:
         if manifest.full_inventory:
@@ -114,7 +123,7 @@ def build_report(
     for manifest in readings:
         is_end = manifest is month_end
         count = sum(
-            _read_inventory(archive, entry, end if is_end else None, tags)
+            _read_inventory(archive, entry, end if is_end else None)
             for entry in manifest.objects
             if entry.key in manifest.inventory_keys
         )
@@ -131,7 +140,7 @@ def build_report(
 
 
 class _Tags:
-    """Which required keys each number lacked, by the newest evidence of the month that held its tags."""
+    """Which required keys each number lacked, by the newest evidence that held its tags."""
 
     def __init__(self, required: tuple[str, ...]) -> None:
         self.required = required
@@ -143,7 +152,7 @@ class _Tags:
         return self._shared.setdefault(missing, missing)
 
     def missing(self, arn: str) -> tuple[str, ...] | None:
-        """The keys the number lacked when its tags were last read; None: no evidence of the month read them."""
+        """The keys the number lacked when its tags were last read; None: no evidence read them."""
         newest = self._newest.get(arn)
         return None if newest is None else newest[1]
 
@@ -152,12 +161,6 @@ class _Tags:
             known = self._newest.get(arn)
             if known is None or known[0] <= observed_at:
                 self._newest[arn] = (observed_at, self.of(tags))
-
-    def record(self, line: bytes) -> None:
-        """An inventory row, parsed only when it holds tags."""
-        if self.required and not line.endswith(_UNTAGGED):
-            row = json.loads(line)
-            self.note(row["phone_number_arn"], row["observed_at"], row.get("tags"))
 
 
 class _MonthEnd:
@@ -178,8 +181,7 @@ class _MonthEnd:
             report.unrouted.append(_number_line(row, region, "associated with no contact flow"))
         if not self.tags.required:
             return
-        arn = row["phone_number_arn"]
-        missing = self.tags.of(row["tags"]) if row.get("tags") is not None else self.tags.missing(arn)
+        missing = self.tags.missing(row["phone_number_arn"])
         if missing is None:
             report.tags_unread += 1
         elif missing:
@@ -215,17 +217,24 @@ def _number_line(row: dict[str, Any], region: str, detail: str) -> NumberLine:
     )
 
 
-def _read_inventory(archive: Archive, entry: Entry, end: _MonthEnd | None, tags: _Tags) -> int:
-    """Stream one inventory object: its row count, every tagged row into `tags`, and, for the month-end
-    inventory, every row into `end`."""
+def _read_inventory(archive: Archive, entry: Entry, end: _MonthEnd | None) -> int:
+    """Stream one inventory object: its row count, and, for the month-end inventory, every row into `end`."""
     region = partition_value(entry.key, "region")
     count = 0
     for line in _lines(_checked(archive, entry)):
         count += 1
         if end is not None:
             end.add(json.loads(line), region)
-        tags.record(line)
     return count
+
+
+def _read_details(archive: Archive, manifest: Manifest, tags: _Tags) -> None:
+    """Every number a run described, its tags into `tags` (at most a night's DescribePhoneNumber budget)."""
+    for entry in manifest.objects:
+        if entry.key.startswith(f"{DETAILS.prefix}/"):
+            for line in _lines(_checked(archive, entry)):
+                row = json.loads(line)
+                tags.note(row["phone_number_arn"], row["described_at"], row.get("tags"))
 
 
 def _lines(body: bytes) -> Iterator[bytes]:

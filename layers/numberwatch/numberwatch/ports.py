@@ -84,6 +84,7 @@ class Described:
     presence: Presence
     number: PhoneNumber | None = None
     reason: str = ""
+    status_message: str | None = None  # PhoneNumberStatus's Message, when Connect gave one
 
 
 @dataclass(frozen=True)

@@ -325,6 +325,8 @@ class ScanService:
         details = Details(self.inventory, self.store, budget, settings.required_tag_keys)
         details.of_changes(plans)
         refreshed = details.in_rotation(observed.rotation, plans)
+        if run.archive is not None:
+            run.archive.on_described(details.answered)
         previous_start = known.previous.started_at if known.previous else run.started_at - FIRST_LOOKUP_WINDOW
         attribution = attribute_changes(self.trail, plans, previous_start, run.context.now())
         refresh_from = {

@@ -209,13 +209,15 @@ class ConnectInventory:
                 return Described(Presence.GONE)
             return Described(Presence.UNKNOWN, reason=_reason("DescribePhoneNumber", exc))
         summary: dict[str, Any] = dict(answer.get("ClaimedPhoneNumberSummary", {}))
-        status = summary.get("PhoneNumberStatus", {}).get("Status", "CLAIMED")
+        claim = summary.get("PhoneNumberStatus", {})
+        status = claim.get("Status", "CLAIMED")
         try:
             number = PhoneNumber.from_summary(summary)
         except MalformedSummary as exc:
             return Described(Presence.UNKNOWN, reason=f"DescribePhoneNumber answered {exc}")
         presence = {"CLAIMED": Presence.CLAIMED, "IN_PROGRESS": Presence.IN_PROGRESS, "FAILED": Presence.FAILED}
-        return Described(presence.get(status, Presence.UNKNOWN), number, reason=f"status {status}")
+        message = claim.get("Message") or None
+        return Described(presence.get(status, Presence.UNKNOWN), number, f"status {status}", message)
 
     def routing(self, instance_arn: str) -> Routing:
         instance = Arn.parse(instance_arn)

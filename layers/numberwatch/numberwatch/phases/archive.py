@@ -4,13 +4,18 @@ loses an event) and before the lease is released (so one writer at a time extend
 Opened before the scan (`open_archive`): it finds the head of the account's manifest chain and, from
 the newest full inventory behind it (and the changes of the runs since), each number's first_seen,
 without a DynamoDB read. The observer then hands each target's listing to `on_listed`, which streams
-inventory rows into one compressed buffer per Region: the estate is never held.
+inventory rows into one compressed buffer per Region: the estate is never held. After the details
+phase, the service hands it what DescribePhoneNumber answered (`on_described`): the details rows, at
+most the night's DescribePhoneNumber budget of them.
 
 Finished after publishing (`finish`): runs that ran since the head but have no manifest (S3 refused
 them) are archived first, from the run log and the outbox (their changes and summary: their
 inventory is gone); then this run: its objects, its manifest (chained to the previous one), and its
-runs row last, so that a runs row always has its manifest. A refusal fails only the archive: the
-summary says so, `ArchiveFailures` alarms, and the next run writes what is missing.
+runs row last, so that a runs row always has its manifest. A run's details are written whenever its
+own evidence is, partial and limited runs included: each row is what Connect answered of one number
+that night, true whatever the run did not see (only the inventory must be whole to be worth keeping).
+A refusal fails only the archive: the summary says so, `ArchiveFailures` alarms, and the next run
+writes what is missing.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 from ..archive_format import (
     CHANGES,
+    DETAILS,
     INVENTORY,
     RUNS,
     EncodedObject,
@@ -36,6 +42,7 @@ from ..archive_format import (
     RunRow,
     Table,
     change_line,
+    details_lines,
     encode,
     first_seen_of,
     gunzip,
@@ -50,7 +57,16 @@ from ..archive_format import (
 )
 from ..models import ArchiveOutcome, ArchiveStatus, Arn, EventType, PhoneNumber, RunStatus, RunSummary, Target
 from ..observability import logger
-from ..ports import Archive, ArchiveConflict, ArchiveMissing, ArchiveUnavailable, Outbox, RunLog, RunRecord
+from ..ports import (
+    Archive,
+    ArchiveConflict,
+    ArchiveMissing,
+    ArchiveUnavailable,
+    Described,
+    Outbox,
+    RunLog,
+    RunRecord,
+)
 from ..run import iso
 
 RECENT_RUNS_CHECKED = 10  # runs whose missing evidence a run writes (older ones: see the README)
@@ -78,6 +94,7 @@ class ArchiveSession:
     unavailable: str | None = None  # why the archive could not be read: nothing is written this run
     notes: list[str] = field(default_factory=list)
     buffers: dict[str, JsonLinesGzip] = field(default_factory=dict)  # Region -> inventory rows
+    described: dict[str, Described] = field(default_factory=dict)  # number ARN -> DescribePhoneNumber's answer
     # The observer lists Regions in threads of their own; a buffer takes one target's rows at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -101,6 +118,28 @@ class ArchiveSession:
             for start in range(0, len(listed), ROWS_PER_CHUNK):  # a few MB of rows at a time, at most
                 chunk = listed[start : start + ROWS_PER_CHUNK]
                 buffer.add(inventory_lines(chunk, target, self.first_seen, self.run_id, observed_at))
+
+    def on_described(self, answers: Sequence[Described]) -> None:
+        """What DescribePhoneNumber answered tonight (answers that hold a number): the run's details rows.
+        A number described twice keeps its later answer."""
+        if self.unavailable is not None:
+            return
+        with self._lock:
+            self.described.update((answer.number.arn, answer) for answer in answers if answer.number is not None)
+
+    def details(self) -> list[EncodedObject]:
+        """The details objects, one per Region, rows in number ARN order: a retry writes the same bytes."""
+        by_region: dict[str, list[Described]] = {}
+        for arn, answer in sorted(self.described.items()):
+            by_region.setdefault(Arn.parse(arn).region, []).append(answer)
+        date, described_at = run_date(self.started_at), iso(self.started_at)
+        return [
+            encode(
+                DETAILS.key({"account": self.account, "region": region, "run_date": date}, self.run_id),
+                details_lines(answers, self.run_id, described_at),
+            )
+            for region, answers in sorted(by_region.items())
+        ]
 
     def _buffer(self, region: str) -> JsonLinesGzip:
         buffer = self.buffers.get(region)
@@ -132,7 +171,8 @@ class ArchiveSession:
             note = None if full else self._why_no_inventory(summary)
             facts = summary.model_dump(mode="json", include=set(RUN_FACTS))
             row = _run_row(self.run_id, self.started_at, summary.status.value, full, note, facts)
-            writer.write(self.run_id, self.started_at, inventory, _changes(outbox, self.account, self.run_id), row)
+            observations = [*inventory, *self.details()]
+            writer.write(self.run_id, self.started_at, observations, _changes(outbox, self.account, self.run_id), row)
         except _ARCHIVE_ERRORS as exc:
             logger.error("The archive refused the evidence; the next run writes the rest", extra={"error": str(exc)})
             return ArchiveOutcome(
@@ -280,10 +320,12 @@ class EvidenceWriter:
         self,
         run_id: str,
         started_at: datetime,
-        inventory: list[EncodedObject],
+        observations: Sequence[EncodedObject],
         changes: list[dict[str, Any]],
         row: RunRow,
     ) -> None:
+        """One run's evidence: `observations` (its inventory and details objects, encoded), its changes, its
+        manifest, its runs row."""
         date = run_date(started_at)
         by_region: dict[str, list[dict[str, Any]]] = {}
         for body in changes:
@@ -295,7 +337,7 @@ class EvidenceWriter:
         counted = Counter(str(body["change_type"]) for body in changes)
         row = replace(row, changes=dict(counted))
         runs_object = encode(self._key(RUNS, run_id, date), [row.line()])
-        for encoded in (*inventory, *change_objects):
+        for encoded in (*observations, *change_objects):
             self._put(encoded.key, encoded.body, encoded.sha256)
         self.checkpoint("archive_objects_written")
         manifest = Manifest(
@@ -305,7 +347,7 @@ class EvidenceWriter:
             status=row.status,
             full_inventory=row.full_inventory,
             note=row.note,
-            objects=tuple(Entry.of(o) for o in (*inventory, *change_objects, runs_object)),
+            objects=tuple(Entry.of(o) for o in (*observations, *change_objects, runs_object)),
             previous=self.head,
         )
         manifest_body = manifest.encode()

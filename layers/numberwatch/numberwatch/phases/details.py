@@ -10,7 +10,9 @@ without a required tag key, one associated with a contact flow that no longer ex
 finding, reported when it becomes so.
 
 The Regions' windows are described at the same time, one thread per Region (DescribePhoneNumber's
-quota is per Region), so the rotation takes its slowest Region's time, not the sum.
+quota is per Region), so the rotation takes its slowest Region's time, not the sum. Every answer that
+holds a number (`answered`) is kept for the archive's details table; the threads' answers are gathered
+in the calling thread, so nothing is shared between them.
 """
 
 from __future__ import annotations
@@ -81,6 +83,13 @@ class Details:
         self.budget = budget
         self.required_tags = tuple(required_tags)
         self.stopped = False
+        self._answered: list[Described] = []
+
+    @property
+    def answered(self) -> list[Described]:
+        """What DescribePhoneNumber answered of the numbers described so far (CLAIMED, IN_PROGRESS or
+        FAILED: each with its number, tags and status), in the order asked."""
+        return list(self._answered)
 
     def _describe(self, arn: str) -> Described | None:
         if self.stopped or not self.budget.take():
@@ -100,6 +109,7 @@ class Details:
                 described = self._describe(after.number.arn)
                 if described is None or described.presence not in DESCRIBED:
                     continue
+                self._answered.append(described)
                 number = _with_description(after.number, described)
                 before = change.before
                 fields = changed_fields(before, number) if before is not None else change.changed_fields
@@ -133,6 +143,7 @@ class Details:
         for region, (count, found) in windows.items():
             refreshed.described[region] = count
             described += found
+        self._answered += [answer for _, answer in described]
         known = self.snapshot.numbers([number.arn for number, _ in described])
         for number, answer in described:
             snapshot = known.get(number.arn)
