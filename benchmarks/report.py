@@ -45,15 +45,6 @@ def items_per_change(ours: dict[str, Any]) -> float | None:
     return max(0, int(ours["dynamodb"]["items_read"]) - rotation) / changes if changes else None
 
 
-def describe_seconds(ours: dict[str, Any], pace: dict[str, float], kinds: tuple[str, ...] = ("rotation",)) -> float:
-    """Seconds the pace spends on these kinds of DescribePhoneNumber calls (what a night without them would
-    save): they come last, one a second, after the burst if nothing was described before them."""
-    describe = ours["connect"]["describe"]
-    calls = sum(int(describe[kind]) for kind in kinds)
-    before = sum(int(count) for kind, count in describe.items() if kind not in kinds)
-    return max(0.0, calls - (float(pace["burst"]) if before == 0 else 0.0)) / float(pace["rate"])
-
-
 def rotation_nights(size: int, ours: dict[str, Any]) -> int | None:
     """How many nights old, at most, a number's tags and status are: the rotation describes this many
     numbers a night, so the whole estate in ⌈numbers ÷ that⌉ nights (if its cursor moves)."""
@@ -93,12 +84,33 @@ def main_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def versus_naive(report: dict[str, Any]) -> list[str]:
-    pace = report["measured_on"]["pace"]
+def listing_only(report: dict[str, Any], listing: dict[str, Any]) -> list[str]:
+    """The same nights with no DescribePhoneNumber at all (DESCRIBE_CALLS_PER_RUN 0): the listing, the diff
+    and the writes alone, against the naive script's nights of results.json."""
     lines = [
-        "| numbers | night | wall s ours / naive | ours without the rotation | ours without any DescribePhoneNumber"
+        "| numbers | night | wall s ours, no DescribePhoneNumber / naive | CPU s ours / naive"
+        " | Connect calls ours / naive |",
+        "|---:|---|---|---|---|",
+    ]
+    for row in listing["rows"]:
+        ours = row["ours"]
+        naive = (_row(report, row["size"], row["night"]) or {}).get("naive")
+        cells = [
+            f"{row['size']:,}",
+            row["night"],
+            f"{ours['wall_seconds']:.1f} / " + (f"{naive['wall_seconds']:.1f}" if naive else "-"),
+            f"{ours['cpu_seconds']:.2f} / " + (f"{naive['cpu_seconds']:.2f}" if naive else "-"),
+            f"{ours['connect']['total']} / " + (str(naive["connect"]["total"]) if naive else "-"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def versus_naive(report: dict[str, Any]) -> list[str]:
+    lines = [
+        "| numbers | night | wall s ours / naive | DescribePhoneNumber calls (at 1 a second per Region)"
         " | $ per run ours / naive | what our extra $ buys |",
-        "|---:|---|---|---:|---:|---|---|",
+        "|---:|---|---|---:|---|---|",
     ]
     for row in report["rows"]:
         naive = row.get("naive")
@@ -113,8 +125,7 @@ def versus_naive(report: dict[str, Any]) -> list[str]:
             f"{row['size']:,}",
             row["night"],
             f"{ours['wall_seconds']:.1f} / {naive['wall_seconds']:.1f}",
-            f"{ours['wall_seconds'] - describe_seconds(ours, pace):.1f}",
-            f"{ours['wall_seconds'] - describe_seconds(ours, pace, ('confirm', 'changes', 'rotation')):.1f}",
+            str(sum(int(count) for count in ours["connect"]["describe"].values())),
             f"{ours['cost']['total']:.5f} / {naive['cost']['total']:.5f}",
             why,
         ]
@@ -241,7 +252,9 @@ def million_lines(million: dict[str, Any]) -> list[str]:
     return lines
 
 
-def markdown(report: dict[str, Any], million: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+def markdown(
+    report: dict[str, Any], million: dict[str, Any] | None, listing: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any]]:
     measured = report["measured_on"]
     pace = measured["pace"]
     bill_lines, bill_figures = bill(report)
@@ -262,6 +275,17 @@ def markdown(report: dict[str, Any], million: dict[str, Any] | None) -> tuple[st
         "## Against the naive script",
         "",
         *versus_naive(report),
+        *(
+            [
+                "",
+                "The same nights with DescribePhoneNumber switched off (`DescribeCallsPerRun` 0: no release confirmed,"
+                " no tags or status read; `make bench-listing`), against the naive script's:",
+                "",
+                *listing_only(report, listing),
+            ]
+            if listing
+            else []
+        ),
         "",
         "## The whole bill",
         "",
@@ -327,7 +351,9 @@ def write_report(results: Path) -> str:
     report = json.loads((results / "results.json").read_text())
     million_path = results / "million.json"
     million = json.loads(million_path.read_text()) if million_path.exists() else None
-    text, bill_figures = markdown(report, million)
+    listing_path = results / "listing-only.json"
+    listing = json.loads(listing_path.read_text()) if listing_path.exists() else None
+    text, bill_figures = markdown(report, million, listing)
     report["bill"] = bill_figures
     (results / "results.json").write_text(json.dumps(report, indent=2))
     (results / "results.md").write_text(text)

@@ -9,6 +9,7 @@ consistent here (its lagged reads are for the tests). Writes benchmarks/results/
 
     PYTHONPATH=local:. python -m benchmarks.run [--sizes 1000,10000,100000] [--naive-up-to 10000]
     PYTHONPATH=local:. python -m benchmarks.run --million
+    PYTHONPATH=local:. python -m benchmarks.run --listing-only --sizes 1000,10000
     PYTHONPATH=local:. python -m benchmarks.run --report-only
 """
 
@@ -218,7 +219,12 @@ def import_profile(env: dict[str, str]) -> dict[str, Any]:
 
 
 def measure_estate(
-    endpoint: str, estate: Estate, naive_too: bool, memory_mb: int, layout: str
+    endpoint: str,
+    estate: Estate,
+    naive_too: bool,
+    memory_mb: int,
+    layout: str,
+    settings: dict[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, float]]:
     """The three nights of one estate: its rows, the function's environment and its pace. A night whose
     run could not reach every target in time goes on with a further invocation (at most three), each
@@ -241,6 +247,7 @@ def measure_estate(
         "NUMBERWATCH_ROOT": str(ROOT),
         "NAIVE_TABLE": naive_table,
         "NAIVE_TOPIC_ARN": naive_topic,
+        **(settings or {}),
     }
     env.pop("POWERTOOLS_METRICS_DISABLED", None)
     rows = []
@@ -297,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-up-to", type=int, default=10000, help="run the naive baseline up to this size")
     parser.add_argument("--million", action="store_true", help="one account of 10 targets of 100,000 numbers")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the JSON files")
+    parser.add_argument(
+        "--listing-only",
+        action="store_true",
+        help="DESCRIBE_CALLS_PER_RUN=0 and no naive script: the listing alone, into listing-only.json",
+    )
     args = parser.parse_args(argv)
     if args.report_only:
         write_report(RESULTS)
@@ -313,6 +325,15 @@ def main(argv: list[str] | None = None) -> int:
             rows, _, pace = measure_estate(endpoint, build_million(endpoint), False, memory_mb, "million")
             report = {"measured_on": measured_on(pace, memory_mb), "rows": rows}
             (RESULTS / "million.json").write_text(json.dumps(report, indent=2))
+        elif args.listing_only:
+            rows = []
+            for size in (int(s) for s in args.sizes.split(",")):
+                estate = build_estate(endpoint, size)
+                settings = {"DESCRIBE_CALLS_PER_RUN": "0"}
+                measured, _, pace = measure_estate(endpoint, estate, False, memory_mb, "standard", settings)
+                rows += measured
+                report = {"measured_on": measured_on(pace, memory_mb), "rows": rows}
+                (RESULTS / "listing-only.json").write_text(json.dumps(report, indent=2))
         else:
             rows = []
             imports: dict[str, Any] = {}

@@ -15,11 +15,8 @@ from botocore.config import Config
 from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
-from .adapters.member import MemberCredentials, MemberRoles
-from .adapters.organizations import OrganizationsDirectory
 from .adapters.s3_archive import S3Archive
 from .adapters.sns import SnsChat, SnsPublisher
-from .organization_service import OrganizationService
 from .run import WRITE_RESERVE_SECONDS, no_checkpoint
 from .service import ScanService
 from .settings import Settings
@@ -27,6 +24,10 @@ from .settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_connect import ConnectClient
+
+    from .adapters.member import MemberCredentials
+    from .adapters.organizations import OrganizationsDirectory
+    from .organization_service import OrganizationService
 
 USER_AGENT = "connect-number-watch/0.1"
 
@@ -94,6 +95,8 @@ class AwsClients:
         return client_for
 
     def organizations(self) -> OrganizationsDirectory:
+        from .adapters.organizations import OrganizationsDirectory
+
         return OrganizationsDirectory(boto3.client("organizations", config=self._base))
 
     def cloudtrail(self, region: str) -> CloudTrailClient:
@@ -143,6 +146,10 @@ def build_scan_service(
 
 
 def build_organization_service(settings: Settings, remaining_ms: Callable[[], int]) -> OrganizationService:
+    # Imported here: a single-account deployment never loads organization mode's code at cold start.
+    from .adapters.member import MemberRoles
+    from .organization_service import OrganizationService
+
     clients = aws_clients(settings)
     return OrganizationService(
         settings=settings,
