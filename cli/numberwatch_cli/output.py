@@ -43,18 +43,19 @@ class Report(StrEnum):
     JSON = "json"
 
 
+def _text(value: Any) -> str:
+    """A cell's value as text: a map (tags) as sorted JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
+
+
 def plain(value: Any) -> str:
     """A value as one line of terminal text: control and format characters removed (newlines, tabs,
     escape sequences and bidirectional overrides among them); None is empty."""
     if value is None:
         return ""
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(value, sort_keys=True)
-        if isinstance(value, dict)
-        else str(value)
-    )
+    text = _text(value)
     return "".join(
         c if unicodedata.category(c) not in _REMOVED_CATEGORIES else " " if c in "\t\n\r" else "" for c in text
     )
@@ -64,13 +65,7 @@ def csv_cell(value: Any) -> str:
     """A CSV cell no spreadsheet runs as a formula."""
     if value is None:
         return ""
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(value, sort_keys=True)
-        if isinstance(value, dict)
-        else str(value)
-    )
+    text = _text(value)
     return f"'{text}" if text.startswith(_FORMULA_STARTS) and not _E164.fullmatch(text) else text
 
 
