@@ -3,6 +3,7 @@ that cannot be read becomes, the one organization digest, and the requests the s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -121,6 +122,11 @@ def test_organization_requests_are_told_apart_by_source_and_checked() -> None:
     # The single-account scan refuses a step of the organization run
     with pytest.raises(InvalidScanRequest, match="organization run"):
         parse_scan_request({"source": "organization-plan", "org_run_id": RUN})
+    # A step given as a JSON string is told apart by its source too; text that is not JSON is named
+    step = json.dumps({"source": "organization-account", "org_run_id": RUN, "account": A})
+    assert parse_request(step).source == "organization-account"
+    with pytest.raises(InvalidScanRequest, match="not JSON"):
+        parse_request("{source: schedule")
 
 
 class RefusingRoles:

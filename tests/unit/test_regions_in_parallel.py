@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Sequence
 
 from numberwatch.fingerprint import BucketEntries
 from numberwatch.models import PhoneNumber, Target
-from numberwatch.ports import Described, Discovery
+from numberwatch.ports import Described, Discovery, Mutation
 from tests.unit.factories import instance, number, numbers, tdg
-from tests.unit.fakes import FakeConnect
+from tests.unit.fakes import FakeConnect, FakeStore
 from tests.unit.test_scan_service import Estate, baseline
 
 WEST = "us-west-2"
@@ -132,3 +133,39 @@ def test_of_two_listings_showing_one_number_the_one_that_completed_last_is_the_n
     summary = estate.night()
     # Then the listing that completed last wins: the number is still on the instance, only described
     assert summary["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 1}
+
+
+class CountsTransactionsInFlight(FakeStore):
+    """A store whose transactions take a round trip, counting how many are in flight at once. DynamoDB
+    cancels one that touches an item another in flight holds (every one of ours checks the lease)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.guard = threading.Lock()
+
+    def write(self, account: str, owner: str, mutations: Sequence[Mutation]) -> None:
+        with self.guard:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(0.02)
+        try:
+            super().write(account, owner, mutations)
+        finally:
+            with self.guard:
+                self.in_flight -= 1
+
+
+def test_the_regions_baseline_pages_are_written_one_transaction_at_a_time() -> None:
+    # Given two Regions never scanned, each listing its numbers in its own thread and writing them as listed
+    estate = Estate()
+    estate.store = store = CountsTransactionsInFlight()
+    east, west = instance("east"), instance("west", region=WEST)
+    estate.connect.add(east, *numbers(300, east))
+    estate.connect.add(west, *[number(1000 + i, west, region=WEST) for i in range(300)])
+    # When the baseline runs
+    summary = estate.night()
+    # Then it is recorded whole, and no two of its transactions were ever in flight at once
+    assert (summary["mode"], summary["status"], summary["numbers_observed"]) == ("BASELINE", "COMPLETED", 600)
+    assert store.most_in_flight == 1

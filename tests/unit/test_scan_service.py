@@ -345,6 +345,36 @@ def test_a_run_that_cannot_list_every_target_writes_what_it_saw_and_the_next_sta
     assert estate.night()["changes"] == {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
 
 
+def test_an_instance_deleted_is_reported_even_on_nights_too_short_for_the_estate() -> None:
+    # Given four instances recorded, then one deleted with its numbers, its Region's other targets listed
+    estate = Estate()
+    a, b, c, gone = instance("a"), instance("b"), instance("c"), instance("d", region="us-west-2")
+    west = [number(40 + i, gone, region="us-west-2") for i in range(3)]
+    baseline(estate, (a, numbers(3, a, start=10)), (b, numbers(3, b, start=20)), (c, numbers(3, c, start=30)),
+             (gone, west))  # fmt: skip
+    estate.connect.targets["us-west-2"].remove(gone)
+    for released in west:
+        estate.connect.release(released)
+    # When a night too short to list every us-east-1 target runs
+    summary = estate.night(remaining_ms=listing_takes(estate, 420))
+    # Then the us-west-2 instance's numbers are released (that Region was seen whole), though the run is partial
+    assert summary["status"] == "PARTIAL" and summary["resume_with"]
+    assert changes(estate.received()) == Counter({"RELEASED": 3})
+
+
+def test_a_run_limited_to_named_targets_leaves_the_targets_not_reached_first_in_line() -> None:
+    # Given a night too short for the third of three targets
+    estate = Estate()
+    a, b, c = instance("a"), instance("b"), instance("c")
+    baseline(estate, (a, numbers(3, a, start=10)), (b, numbers(3, b, start=20)), (c, numbers(3, c, start=30)))
+    assert estate.night(remaining_ms=listing_takes(estate, 420))["resume_with"] == [c.arn]
+    # When someone runs a scan of the first target alone, then the next short night runs
+    estate.night(targets=[a.arn])
+    estate.night(remaining_ms=listing_takes(estate, 420))
+    # Then that night lists the target left behind first
+    assert estate.connect.listed[0] == c.arn
+
+
 def test_a_baseline_too_large_for_one_run_completes_over_two() -> None:
     # Given three instances never scanned, each listing taking 420 s of the 900
     estate = Estate()

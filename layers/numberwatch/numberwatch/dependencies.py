@@ -5,6 +5,7 @@ local stack needs no code here."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -61,12 +62,14 @@ class AwsClients:
         self._connect: dict[str, ConnectClient] = {}
         self.trail_gate = CallGate(settings.cloudtrail_requests_per_second, burst=2)
         self._cloudtrail: dict[str, CloudTrailClient] = {}
+        self._lock = threading.Lock()
 
     def connect(self, region: str) -> ConnectClient:
-        if region not in self._connect:
-            client = boto3.client("connect", region_name=region, config=self._connect_config)
-            self._connect[region] = self.gate.attach(client, region)
-        return self._connect[region]
+        with self._lock:  # the Regions' threads ask for theirs at once; a boto3 session is not thread-safe
+            if region not in self._connect:
+                client = boto3.client("connect", region_name=region, config=self._connect_config)
+                self._connect[region] = self.gate.attach(client, region)
+            return self._connect[region]
 
     def member_connect(self, credentials: MemberCredentials) -> Callable[[str], ConnectClient]:
         """Connect clients of one member account, for one run (its credentials last an hour)."""
@@ -80,17 +83,18 @@ class AwsClients:
         clients: dict[str, Any] = {}
 
         def client_for(region: str) -> Any:
-            if region not in clients:
-                client = boto3.client(
-                    service,  # type: ignore[call-overload]
-                    region_name=region,
-                    config=self._connect_config,
-                    aws_access_key_id=credentials.access_key_id,
-                    aws_secret_access_key=credentials.secret_access_key,
-                    aws_session_token=credentials.session_token,
-                )
-                clients[region] = gate.attach(client, region)
-            return clients[region]
+            with self._lock:
+                if region not in clients:
+                    client = boto3.client(
+                        service,  # type: ignore[call-overload]
+                        region_name=region,
+                        config=self._connect_config,
+                        aws_access_key_id=credentials.access_key_id,
+                        aws_secret_access_key=credentials.secret_access_key,
+                        aws_session_token=credentials.session_token,
+                    )
+                    clients[region] = gate.attach(client, region)
+                return clients[region]
 
         return client_for
 
@@ -100,10 +104,11 @@ class AwsClients:
         return OrganizationsDirectory(boto3.client("organizations", config=self._base))
 
     def cloudtrail(self, region: str) -> CloudTrailClient:
-        if region not in self._cloudtrail:
-            client = boto3.client("cloudtrail", region_name=region, config=self._connect_config)
-            self._cloudtrail[region] = self.trail_gate.attach(client, region)
-        return self._cloudtrail[region]
+        with self._lock:
+            if region not in self._cloudtrail:
+                client = boto3.client("cloudtrail", region_name=region, config=self._connect_config)
+                self._cloudtrail[region] = self.trail_gate.attach(client, region)
+            return self._cloudtrail[region]
 
 
 @cache

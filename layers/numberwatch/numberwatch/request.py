@@ -6,6 +6,7 @@ parsed first): importing the parser utility would cost the cold start for nothin
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,13 +34,15 @@ def parse_scan_request(event: Any) -> ScanRequest:
 
 
 def parse_request(event: Any) -> ScanRequest | OrganizationRequest:
+    if isinstance(event, str | bytes):
+        try:
+            event = json.loads(event)
+        except ValueError as exc:
+            raise InvalidScanRequest(f"invalid scan request: event: not JSON ({exc})") from None
     source = event.get("source") if isinstance(event, dict) else None
     model: type[ScanRequest | OrganizationRequest] = ORGANIZATION_STEPS.get(str(source), ScanRequest)
     try:
-        if isinstance(event, str | bytes):
-            request: ScanRequest | OrganizationRequest = model.model_validate_json(event)
-        else:
-            request = model.model_validate(event)
+        request: ScanRequest | OrganizationRequest = model.model_validate(event)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()

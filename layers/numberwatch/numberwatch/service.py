@@ -61,6 +61,7 @@ from .run import WRITE_RESERVE_SECONDS, Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
 
 PREVIEW_LIMIT = 50
+RESUME_LOOKBACK_RUNS = 5  # earlier runs read to find the latest one not limited to named targets
 FIRST_LOOKUP_WINDOW = timedelta(hours=24)  # CloudTrail looked back this far when no earlier run is recorded
 
 
@@ -94,6 +95,7 @@ class _Known:
     records: dict[str, TargetRecord] = field(default_factory=dict)  # target ARN -> its record
     scopes: dict[str, ScopeRecord | None] = field(default_factory=dict)  # Region -> its scope
     previous: RunRecord | None = None  # the latest earlier run
+    last_whole: RunRecord | None = None  # the latest earlier run that was not limited to named targets
 
     @property
     def baseline_regions(self) -> set[str]:
@@ -101,8 +103,9 @@ class _Known:
 
     @property
     def resume_with(self) -> list[str]:
-        """The targets the previous run did not reach for want of time."""
-        return list(self.previous.summary.get("resume_with", [])) if self.previous is not None else []
+        """The targets the latest whole run did not reach for want of time (a run limited to named targets
+        in between leaves them first in line)."""
+        return list(self.last_whole.summary.get("resume_with", [])) if self.last_whole is not None else []
 
     @property
     def cursors(self) -> dict[str, int]:
@@ -263,7 +266,9 @@ class ScanService:
         for region in sorted(set(self.settings.regions) | {t.home_region for t in discovered.targets}):
             known.records.update(self.store.targets(run.account, region))
             known.scopes[region] = self.store.scope(run.account, region)
-        known.previous = next((r for r in self.store.recent_runs(run.account, 2) if r.run_id != run.run_id), None)
+        earlier = [r for r in self.store.recent_runs(run.account, RESUME_LOOKBACK_RUNS) if r.run_id != run.run_id]
+        known.previous = earlier[0] if earlier else None
+        known.last_whole = next((r for r in earlier if r.summary and not r.summary.get("limited_to")), None)
         run.names.update({arn: record.target.name for arn, record in known.records.items()})
         run.names.update({t.arn: t.name for t in discovered.targets})
         return known
@@ -298,13 +303,15 @@ class ScanService:
         observed.stopped = observed.stopped or discovered.stopped
         run.unobserved += observed.unobserved
         listings = list(observed.listings)
-        if run.request.targets or observed.stopped:
-            return observed, listings  # a limited or cut-short run says nothing of targets it did not look for
+        if run.request.targets or discovered.stopped:
+            return observed, listings  # a limited run, or an incomplete discovery, says nothing of the others
         listed = {t.arn for t in discovered.targets}
+        # A Region with a target not listed tonight (for want of time) may hold a departed target's numbers.
+        cut_short = {t.home_region for t in discovered.targets if t.arn in set(observed.not_reached)}
         departed = []
         for arn, record in sorted(known.records.items()):
             failed = sorted(set(record.target.regions) & discovered.failed_regions.keys())
-            if arn in listed:
+            if arn in listed or set(record.target.regions) & cut_short:
                 continue
             if failed:
                 run.unobserved.append(Unobserved(arn, f"discovery incomplete in {', '.join(failed)}"))

@@ -98,6 +98,9 @@ class Observer:
         self.sleep = sleep
         self.write_baseline = write_baseline  # None: a dry run, which writes nothing
         self.routings: dict[str, Routing | RoutingUnavailable] = {}
+        # A TDG's numbers are routed through its instance, which another Region's thread may read too.
+        self._routing_locks: dict[str, threading.Lock] = {}
+        self._routing_locks_lock = threading.Lock()
         self.on_listed = on_listed  # sees each target's whole listing, while it is held (the archive)
 
     def observe(
@@ -173,8 +176,16 @@ class Observer:
                     observed.unrouted += holdings.unrouted
                     observed.listings.append(listing)
 
+        def observe_region_or_stop_the_others(region_targets: Sequence[Target]) -> None:
+            try:
+                observe_region(region_targets)
+            except BaseException:
+                with lock:
+                    observed.stopped = True  # the other Regions stop at their next target; the run fails
+                raise
+
         with ThreadPoolExecutor(max_workers=max(1, len(by_region)), thread_name_prefix="observe") as pool:
-            for future in [pool.submit(observe_region, group) for group in by_region.values()]:
+            for future in [pool.submit(observe_region_or_stop_the_others, group) for group in by_region.values()]:
                 future.result()
         observed.listings.sort(key=lambda listing: listing.order)
         observed.rotation_windows = {region: list(window) for region, window in rotation.items()}
@@ -245,13 +256,16 @@ class Observer:
     def _routing(self, target: Target) -> Routing | RoutingUnavailable:
         """The associations of the instance the target's numbers are routed in, read once per run."""
         instance = target.arn if target.kind is TargetKind.INSTANCE else target.instance_arn
-        if instance not in self.routings:
-            try:
-                self.routings[instance] = self.inventory.routing(instance)
-            except RoutingUnavailable as exc:
-                logger.warning("Routing not read", extra={"instance": instance, "reason": exc.reason})
-                self.routings[instance] = exc
-        return self.routings[instance]
+        with self._routing_locks_lock:
+            instance_lock = self._routing_locks.setdefault(instance, threading.Lock())
+        with instance_lock:
+            if instance not in self.routings:
+                try:
+                    self.routings[instance] = self.inventory.routing(instance)
+                except RoutingUnavailable as exc:
+                    logger.warning("Routing not read", extra={"instance": instance, "reason": exc.reason})
+                    self.routings[instance] = exc
+            return self.routings[instance]
 
     def departed(self, records: Iterable[TargetRecord], first_order: int) -> list[Listing]:
         """Targets discovery no longer lists: every number they held departs."""

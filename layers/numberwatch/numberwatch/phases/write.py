@@ -9,6 +9,7 @@ so what was not written yet is found again.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -30,14 +31,19 @@ class Writer:
     deadline: Deadline
     checkpoint: Callable[[str], None]
     written: list[OutboxMessage] = field(default_factory=list)
+    # The Regions' threads write a baseline's pages as they list them: every transaction checks the same
+    # lease item, and DynamoDB cancels a transaction on an item another one in flight holds
+    # (TransactionConflict), so they go one at a time.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def message(self, message: OutboxMessage) -> PutMessage:
         return PutMessage(message.kept_until(self.expires_at))
 
     def write(self, mutations: Sequence[Mutation]) -> None:
         """One transaction."""
-        self.lease.write(self.account, self.run_id, mutations)
-        self.written.extend(m.message for m in mutations if isinstance(m, PutMessage))
+        with self._lock:
+            self.lease.write(self.account, self.run_id, mutations)
+            self.written.extend(m.message for m in mutations if isinstance(m, PutMessage))
 
     def record_silently(self, numbers: Sequence[PhoneNumber]) -> None:
         """A baseline's numbers as they are listed: at version 1, with no message (nothing is reported),
