@@ -108,8 +108,9 @@ class Context:
         return {o["OutputKey"]: o.get("OutputValue", "") for o in self.stack.get("Outputs", [])}
 
     def parameter(self, name: str) -> str | None:
-        """A parameter the stack was deployed with; None without a stack (the local stack has none)."""
-        if self.stack is None:
+        """A parameter the stack was deployed with; None when the archive bucket was named instead of read
+        from the stack (no stack is read then), or without a stack (the local stack has none)."""
+        if (self.given or {}).get("bucket") or self.stack is None:
             return None
         values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in self.stack.get("Parameters", [])}
         return values.get(name)

@@ -19,7 +19,7 @@ from numberwatch_cli.app import app
 from numberwatch_cli.commands.progress import ScanProgress, pages_for, seconds_left
 from numberwatch_cli.commands.scan import needs_attention
 from numberwatch_cli.commands.status import problems
-from numberwatch_cli.context import DEFAULT_STACK_NAME, samconfig_stack_name
+from numberwatch_cli.context import DEFAULT_STACK_NAME, Context, samconfig_stack_name
 from numberwatch_cli.output import as_csv, csv_cell, plain, table
 
 TDG = "arn:aws:connect:us-east-1:123456789012:traffic-distribution-group/6c39"
@@ -139,3 +139,10 @@ def test_status_names_what_needs_a_person() -> None:
 
 def test_the_index_names_the_commands_read_are_the_table_s() -> None:
     assert (context.UNSENT_INDEX, context.HISTORY_INDEX) == (dynamodb.UNSENT_INDEX, dynamodb.HISTORY_INDEX)
+
+
+def test_with_the_bucket_named_no_stack_parameter_is_read() -> None:
+    # Given the archive bucket named on the command line (as for the local stack), and no network
+    named = Context("connect-number-watch", given={"bucket": "evidence"})
+    # Then the report's defaults come from no stack: nothing is asked of CloudFormation
+    assert named.parameter("RequiredTagKeys") is None

@@ -2,8 +2,10 @@
 
 The same bytes the first run of the next month writes to the archive (`numberwatch.monthly_report`),
 rendered here on demand: for a month still running, or into a file of one's own. The required tag keys
-and the price table are the deployment's (its RequiredTagKeys and NumberPrices parameters) unless
-given here (or by the function's own REQUIRED_TAG_KEYS and NUMBER_PRICES variables).
+and the price table are the deployment's (its RequiredTagKeys and NumberPrices parameters, read with
+its outputs) unless given here (or by the function's own REQUIRED_TAG_KEYS and NUMBER_PRICES
+variables); with the bucket named instead of read from a stack, none is read: the defaults are none
+and the example prices.
 """
 
 from __future__ import annotations
@@ -47,13 +49,15 @@ def report(
     required_tag_keys: Annotated[
         str | None,
         typer.Option(
-            envvar="REQUIRED_TAG_KEYS", help="Tag keys every number must carry, comma-separated [default: the stack's]"
+            envvar="REQUIRED_TAG_KEYS",
+            help="Tag keys every number must carry, comma-separated [default: the stack's RequiredTagKeys]",
         ),
     ] = None,
     prices: Annotated[
         str | None,
         typer.Option(
-            envvar="NUMBER_PRICES", help="The price table's JSON, as NUMBER_PRICES takes it [default: the stack's]"
+            envvar="NUMBER_PRICES",
+            help="The price table's JSON, as NUMBER_PRICES takes it [default: the stack's NumberPrices]",
         ),
     ] = None,
 ) -> None:
