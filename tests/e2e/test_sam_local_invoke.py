@@ -46,6 +46,7 @@ def dummy_credentials_only() -> dict[str, str]:
 def sam_local_invoke(deployment: Deployment, stack: LocalStack, tmp_path: Path, event: str) -> dict[str, Any]:
     env_file = tmp_path / "env.json"
     variables = {k: deployment.env[k] for k in ("TABLE_NAME", "TOPIC_ARN", "SCAN_REGIONS", "ARCHIVE_BUCKET")}
+    variables["CHAT_TOPIC_ARN"] = deployment.env.get("CHAT_TOPIC_ARN", "")
     variables.update(AWS_ENDPOINT_URL=stack.endpoint_url, CONNECT_REQUESTS_PER_SECOND="50")
     env_file.write_text(json.dumps({"ScanNumbersFunction": variables}))
     completed = subprocess.run(

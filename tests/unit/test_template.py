@@ -503,6 +503,23 @@ def test_env_json_overrides_only_variables_the_template_declares() -> None:
     assert set(overrides) <= declared
 
 
+def test_env_json_overrides_every_variable_that_names_one_of_the_stack_s_resources() -> None:
+    # `sam local invoke` cannot resolve a Ref or GetAtt to a resource: the function would be given the
+    # logical id ("ChatTopic") and refuse it at cold start. env.json must name each such variable.
+    from localaws.template import ROOT
+
+    resources = set(template()["Resources"])
+    variables = resource("ScanNumbersFunction")["Properties"]["Environment"]["Variables"]
+    naming = {
+        name
+        for name, value in variables.items()
+        if any(f'"{logical}"' in json.dumps(value) for logical in resources) and not isinstance(value, str)
+    }
+    overrides = json.loads((ROOT / "env.json").read_text())["ScanNumbersFunction"]
+    assert naming >= {"TABLE_NAME", "TOPIC_ARN", "CHAT_TOPIC_ARN"}
+    assert naming <= set(overrides), sorted(naming - set(overrides))
+
+
 def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
     body = resource("OperationsDashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     document = json.loads(body.replace("${AWS::Region}", "us-east-1").replace("${ScanNumbersFunction}", "fn"))
