@@ -15,7 +15,7 @@ ARCH ?= arm64
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run run-org test lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
+.PHONY: install run run-org test test-slow lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
 	awscli bench bench-million bench-listing bench-org bench-report bench-cli browser screenshot e2e clean
 
 # Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
@@ -62,7 +62,7 @@ run-org: $(INSTALLED)
 
 ## The whole default test suite: lint, types, template checks, unit and integration tests.
 test: $(INSTALLED) $(AWSCLI) lint typecheck validate
-	$(BIN)/pytest -m "unit or integration" tests
+	$(BIN)/pytest -m "(unit or integration) and not slow" tests
 
 lint: $(INSTALLED) locks-fresh
 	$(BIN)/ruff check .
@@ -89,7 +89,12 @@ unit: $(INSTALLED)
 	$(BIN)/pytest -m unit tests
 
 integration: $(INSTALLED) $(AWSCLI)
-	$(BIN)/pytest -m integration tests
+	$(BIN)/pytest -m "integration and not slow" tests
+
+## The slow integration tests (each 10 s or more: the walkthrough, the demo estate, the quota, the kill
+## matrix's next-night half, the upgrade, organization mode end to end): a few minutes. CI runs them after make test.
+test-slow: $(INSTALLED) $(AWSCLI)
+	$(BIN)/pytest -m slow tests
 
 ## `sam build` for ARCH (arm64, or x86_64 for sam local invoke) with Python 3.13, every download
 ## checked against the layer's lock (SAM fetches wheels for the target platform one by one, unpinned:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 from localaws.control import StackControl
 from localaws.lambda_runtime import ACCOUNT, Deployment
@@ -189,6 +190,7 @@ def test_finding_6_tdgs_that_hold_no_number_are_not_targets_and_defer_nothing(
 
 
 # ------------------------------------------------------------------ 7: an empty description
+@pytest.mark.slow
 def test_finding_7_a_description_set_to_empty_is_no_change_when_a_neighbour_reloads_its_bucket(
     estate: Estate, deployment: Deployment
 ) -> None:

@@ -87,6 +87,7 @@ def test_flow_content_that_is_not_flow_language_json_is_refused(estate: Estate) 
     assert flow_names(instance["Id"]) == set()
 
 
+@pytest.mark.slow
 def test_contact_flows_are_listed_up_to_1000_a_page(estate: Estate) -> None:
     # Given an instance with 1,001 flows
     instance = estate.instance("primary")

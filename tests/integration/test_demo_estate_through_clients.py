@@ -28,6 +28,8 @@ from localaws.stack import LocalStack
 ROOT = Path(__file__).resolve().parents[2]
 AWS_CLI = Path(os.environ.get("AWS_CLI", ROOT / ".venv-awscli" / "bin" / "aws"))
 
+pytestmark = pytest.mark.slow  # the demo estate is seeded once for the module: 15 s
+
 
 def aws(*arguments: str) -> Any:
     assert AWS_CLI.exists(), f"the AWS CLI is missing at {AWS_CLI}: `make awscli` installs it"

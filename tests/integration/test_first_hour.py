@@ -177,6 +177,7 @@ def lines_until_ready(process: subprocess.Popen[str], patience_seconds: float = 
     return lines
 
 
+@pytest.mark.slow
 def test_the_stack_prints_the_export_line_then_ready_once_seeded() -> None:
     # Given `make stack SEED=1` (python -m localaws --seed-demo) on a free port
     process = subprocess.Popen(
@@ -256,6 +257,7 @@ def test_the_readme_sqs_command_reaches_the_local_stack(
 
 
 # ------------------------------------------------------------------ make run
+@pytest.mark.slow
 def test_the_walkthrough_speaks_of_numbers_and_targets_as_the_digest_does(
     stack: StackControl, local_stack: LocalStack, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -55,6 +55,7 @@ def organization_digests(messages: list[dict[str, Any]]) -> list[dict[str, Any]]
     return [m for m in messages if m["body"]["event_type"] == "ORGANIZATION_DIGEST"]
 
 
+@pytest.mark.slow
 def test_organization_of_three_accounts_in_two_regions_one_digest_names_the_change_and_the_unobserved_account(
     stack: StackControl, organization: OrganizationDeployment
 ) -> None:

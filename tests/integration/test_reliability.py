@@ -154,6 +154,7 @@ def test_when_list_instances_fails_in_a_region_all_its_targets_are_unobserved(
 
 
 # ------------------------------------------------------------------ throttling
+@pytest.mark.slow
 def test_under_the_default_quota_and_injected_throttling_every_target_is_observed(
     stack: StackControl, deployment: Deployment
 ) -> None:
@@ -193,7 +194,7 @@ def make_changes(estate: Estate, a: dict[str, str], b: dict[str, str], on_a: lis
 
 
 @pytest.mark.parametrize("step", KILL_POINTS)
-@pytest.mark.parametrize("recovery", ["lambda retry", "next night"])
+@pytest.mark.parametrize("recovery", ["lambda retry", pytest.param("next night", marks=pytest.mark.slow)])
 def test_a_run_killed_at_any_step_loses_and_repeats_nothing(
     stack: StackControl, estate: Estate, deployment: Deployment, step: str, recovery: str
 ) -> None:

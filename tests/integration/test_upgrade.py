@@ -74,6 +74,7 @@ def changes_received(deployment: Deployment) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow
 def test_an_upgraded_stack_reports_nothing_false_and_every_change_after(
     release_0_1: Path, stack: StackControl, estate: Estate, deployment: Deployment
 ) -> None:
