@@ -65,11 +65,8 @@ class AwsClients:
         self._lock = threading.Lock()
 
     def connect(self, region: str) -> ConnectClient:
-        with self._lock:  # the Regions' threads ask for theirs at once; a boto3 session is not thread-safe
-            if region not in self._connect:
-                client = boto3.client("connect", region_name=region, config=self._connect_config)
-                self._connect[region] = self.gate.attach(client, region)
-            return self._connect[region]
+        client: ConnectClient = self._paced(self._connect, "connect", region, self.gate)
+        return client
 
     def member_connect(self, credentials: MemberCredentials) -> Callable[[str], ConnectClient]:
         """Connect clients of one member account, for one run (its credentials last an hour)."""
@@ -81,22 +78,26 @@ class AwsClients:
 
     def _member_clients(self, service: str, credentials: MemberCredentials, gate: CallGate) -> Callable[[str], Any]:
         clients: dict[str, Any] = {}
+        keys = {
+            "aws_access_key_id": credentials.access_key_id,
+            "aws_secret_access_key": credentials.secret_access_key,
+            "aws_session_token": credentials.session_token,
+        }
+        return lambda region: self._paced(clients, service, region, gate, **keys)
 
-        def client_for(region: str) -> Any:
-            with self._lock:
-                if region not in clients:
-                    client = boto3.client(
-                        service,  # type: ignore[call-overload]
-                        region_name=region,
-                        config=self._connect_config,
-                        aws_access_key_id=credentials.access_key_id,
-                        aws_secret_access_key=credentials.secret_access_key,
-                        aws_session_token=credentials.session_token,
-                    )
-                    clients[region] = gate.attach(client, region)
-                return clients[region]
-
-        return client_for
+    def _paced(self, made: dict[str, Any], service: str, region: str, gate: CallGate, **credentials: str) -> Any:
+        """The client of `service` in `region` (made once, kept in `made`), every request passing `gate`. The
+        Regions' threads ask for theirs at once, and a boto3 session is not thread-safe."""
+        with self._lock:
+            if region not in made:
+                client = boto3.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    config=self._connect_config,
+                    **credentials,
+                )
+                made[region] = gate.attach(client, region)
+            return made[region]
 
     def organizations(self) -> OrganizationsDirectory:
         from .adapters.organizations import OrganizationsDirectory
@@ -104,11 +105,8 @@ class AwsClients:
         return OrganizationsDirectory(boto3.client("organizations", config=self._base))
 
     def cloudtrail(self, region: str) -> CloudTrailClient:
-        with self._lock:
-            if region not in self._cloudtrail:
-                client = boto3.client("cloudtrail", region_name=region, config=self._connect_config)
-                self._cloudtrail[region] = self.trail_gate.attach(client, region)
-            return self._cloudtrail[region]
+        client: CloudTrailClient = self._paced(self._cloudtrail, "cloudtrail", region, self.trail_gate)
+        return client
 
 
 @cache

@@ -307,7 +307,8 @@ class ScanService:
             return observed, listings  # a limited run, or an incomplete discovery, says nothing of the others
         listed = {t.arn for t in discovered.targets}
         # A Region with a target not listed tonight (for want of time) may hold a departed target's numbers.
-        cut_short = {t.home_region for t in discovered.targets if t.arn in set(observed.not_reached)}
+        not_reached = set(observed.not_reached)
+        cut_short = {t.home_region for t in discovered.targets if t.arn in not_reached}
         departed = []
         for arn, record in sorted(known.records.items()):
             failed = sorted(set(record.target.regions) & discovered.failed_regions.keys())
