@@ -84,23 +84,25 @@ def main_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def listing_only(report: dict[str, Any], listing: dict[str, Any]) -> list[str]:
-    """The same nights with no DescribePhoneNumber at all (DESCRIBE_CALLS_PER_RUN 0): the listing, the diff
-    and the writes alone, against the naive script's nights of results.json."""
+def without_details(report: dict[str, Any], no_details: dict[str, Any]) -> list[str]:
+    """The same nights with no DescribePhoneNumber for details (DETAIL_CALLS_PER_RUN 0: releases are still
+    confirmed), against the naive script's nights measured alongside (else those of results.json)."""
     lines = [
-        "| numbers | night | wall s ours, no DescribePhoneNumber / naive | CPU s ours / naive"
-        " | Connect calls ours / naive |",
-        "|---:|---|---|---|---|",
+        "| numbers | night | wall s ours, no details / naive | CPU s ours / naive"
+        " | Connect calls ours / naive (DescribePhoneNumber ours) | $ per run ours / naive |",
+        "|---:|---|---|---|---|---|",
     ]
-    for row in listing["rows"]:
+    for row in no_details["rows"]:
         ours = row["ours"]
-        naive = (_row(report, row["size"], row["night"]) or {}).get("naive")
+        naive = row.get("naive") or (_row(report, row["size"], row["night"]) or {}).get("naive")
+        describes = sum(int(count) for count in ours["connect"]["describe"].values())
         cells = [
             f"{row['size']:,}",
             row["night"],
             f"{ours['wall_seconds']:.1f} / " + (f"{naive['wall_seconds']:.1f}" if naive else "-"),
             f"{ours['cpu_seconds']:.2f} / " + (f"{naive['cpu_seconds']:.2f}" if naive else "-"),
-            f"{ours['connect']['total']} / " + (str(naive["connect"]["total"]) if naive else "-"),
+            f"{ours['connect']['total']} / " + (str(naive["connect"]["total"]) if naive else "-") + f" ({describes})",
+            f"{ours['cost']['total']:.5f} / " + (f"{naive['cost']['total']:.5f}" if naive else "-"),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -253,7 +255,7 @@ def million_lines(million: dict[str, Any]) -> list[str]:
 
 
 def markdown(
-    report: dict[str, Any], million: dict[str, Any] | None, listing: dict[str, Any] | None = None
+    report: dict[str, Any], million: dict[str, Any] | None, no_details: dict[str, Any] | None = None
 ) -> tuple[str, dict[str, Any]]:
     measured = report["measured_on"]
     pace = measured["pace"]
@@ -278,12 +280,12 @@ def markdown(
         *(
             [
                 "",
-                "The same nights with DescribePhoneNumber switched off (`DescribeCallsPerRun` 0: no release confirmed,"
-                " no tags or status read; `make bench-listing`), against the naive script's:",
+                "The same nights without details (`DetailCallsPerRun` 0: releases are still confirmed, no tags or"
+                " status are read; `make bench-no-details`), against the naive script's measured alongside:",
                 "",
-                *listing_only(report, listing),
+                *without_details(report, no_details),
             ]
-            if listing
+            if no_details
             else []
         ),
         "",
@@ -351,9 +353,9 @@ def write_report(results: Path) -> str:
     report = json.loads((results / "results.json").read_text())
     million_path = results / "million.json"
     million = json.loads(million_path.read_text()) if million_path.exists() else None
-    listing_path = results / "listing-only.json"
-    listing = json.loads(listing_path.read_text()) if listing_path.exists() else None
-    text, bill_figures = markdown(report, million, listing)
+    no_details_path = results / "no-details.json"
+    no_details = json.loads(no_details_path.read_text()) if no_details_path.exists() else None
+    text, bill_figures = markdown(report, million, no_details)
     report["bill"] = bill_figures
     (results / "results.json").write_text(json.dumps(report, indent=2))
     (results / "results.md").write_text(text)

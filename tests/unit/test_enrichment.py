@@ -11,6 +11,7 @@ import pytest
 
 from numberwatch.cost import PriceTable, PriceTableError
 from numberwatch.models import PhoneNumber
+from numberwatch.phases.confirm import DescribeBudget
 from tests.unit.factories import instance, number, numbers, tdg
 from tests.unit.test_scan_service import Estate, baseline
 
@@ -157,6 +158,41 @@ def test_every_number_is_described_within_the_rotation_the_budget_allows() -> No
         assert summary["describe_calls"] <= 12
         described.update(estate.connect.described)
     assert set(described) == {n.arn for n in held}
+
+
+def test_with_no_calls_for_details_the_budget_confirms_releases_and_describes_nothing_else() -> None:
+    # Given a baseline of 40 numbers, and a night budget of 300 of which none may go to details
+    estate = Estate(DETAIL_CALLS_PER_RUN="0")
+    a = instance("a")
+    held = numbers(40, a)
+    baseline(estate, (a, held))
+    # When one number is released and one claimed
+    estate.connect.release(held[0])
+    estate.connect.add(a, number(99, a))
+    estate.connect.described.clear()
+    summary = estate.night()
+    # Then the release is confirmed and reported, the claim reported, and only the release was described
+    assert summary["changes"] == {**NO_CHANGE, "CLAIMED": 1, "RELEASED": 1}
+    assert estate.connect.described == [held[0].arn]
+    assert summary["describe_calls"] == 1
+    # And a quiet night describes nothing at all: no rotation
+    estate.connect.described.clear()
+    assert estate.night()["changes"] == NO_CHANGE
+    assert estate.connect.described == []
+
+
+def test_details_take_at_most_their_share_and_the_run_counts_every_call() -> None:
+    # Given a budget of 5 calls, of which at most 3 for details
+    budget = DescribeBudget(5)
+    details = budget.share(3)
+    # When confirmation takes 1, then details take all they can
+    assert budget.take()
+    taken = sum(details.take() for _ in range(10))
+    # Then details got their 3, the run counted 4, and 1 is left for no one but the parent's other users
+    assert (taken, details.calls, budget.calls, details.left(), budget.left()) == (3, 3, 4, 0, 1)
+    # And a share never takes more than what is left of the budget it is drawn from
+    generous = DescribeBudget(2).share(10)
+    assert sum(generous.take() for _ in range(5)) == 2
 
 
 def test_the_rotation_moves_on_when_a_bucket_holds_more_numbers_than_a_night_can_describe() -> None:

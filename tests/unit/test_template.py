@@ -404,9 +404,13 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     bounds = {
         name: (p["Type"], p["Default"], p["MinValue"], p["MaxValue"])
         for name, p in parameters.items()
-        if name in ("DescribeCallsPerRun", "FullVerificationRuns")
+        if name in ("DescribeCallsPerRun", "DetailCallsPerRun", "FullVerificationRuns")
     }
-    assert bounds == {"DescribeCallsPerRun": ("Number", 300, 0, 5000), "FullVerificationRuns": ("Number", 30, 1, 365)}
+    assert bounds == {
+        "DescribeCallsPerRun": ("Number", 300, 0, 5000),
+        "DetailCallsPerRun": ("Number", 300, 0, 5000),
+        "FullVerificationRuns": ("Number", 30, 1, 365),
+    }
     resolved = function_environment(
         "ScanNumbersFunction",
         {
@@ -417,9 +421,10 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
             "AWS::Region": "us-east-1",
         },
     )
-    assert (resolved["DESCRIBE_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"], resolved["ALERT_EMAIL"]) == (
-        "300", "30", "",
-    )  # fmt: skip
+    assert (
+        resolved["DESCRIBE_CALLS_PER_RUN"], resolved["DETAIL_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"],
+        resolved["ALERT_EMAIL"],
+    ) == ("300", "300", "30", "")  # fmt: skip
     assert_alarms_operators_at_one(custom_metric_alarm("MessagesSetAside"))
 
 

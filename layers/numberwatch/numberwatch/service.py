@@ -286,7 +286,9 @@ class ScanService:
         numbers_by_region: Counter[str] = Counter()
         for record in known.records.values():
             numbers_by_region[record.target.home_region] += record.count
-        rotation = refresh_windows(known.cursors, numbers_by_region, settings.describe_calls_per_run)
+        rotation = refresh_windows(
+            known.cursors, numbers_by_region, min(settings.describe_calls_per_run, settings.detail_calls_per_run)
+        )
         write_baseline = writer.record_silently if writer is not None else None
         on_listed = run.archive.on_listed if run.archive is not None else None
         # Listing stops early enough to write what it observed; what it did not reach goes first next run.
@@ -330,7 +332,9 @@ class ScanService:
         candidates = [candidate for target_plan in plans for candidate in target_plan.candidates]
         confirmation = confirm(self.inventory, candidates, budget)
         plans = [diff.settle(target_plan, confirmation.outcomes, policy) for target_plan in plans]
-        details = Details(self.inventory, self.store, budget, settings.required_tag_keys)
+        details = Details(
+            self.inventory, self.store, budget.share(settings.detail_calls_per_run), settings.required_tag_keys
+        )
         details.of_changes(plans)
         refreshed = details.in_rotation(observed.rotation, plans)
         if run.archive is not None:

@@ -21,22 +21,28 @@ from ..ports import Described, Inventory, OutOfTime
 @dataclass
 class DescribeBudget:
     """DescribePhoneNumber calls a run may make, shared by confirmation (first) and details (whose
-    Regions take from it at the same time)."""
+    Regions take from it at the same time, within a share of their own)."""
 
     limit: int
     calls: int = 0
+    drawn_from: DescribeBudget | None = None  # a share's budget: each call counts there too
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def left(self) -> int:
-        return max(0, self.limit - self.calls)
+        own = max(0, self.limit - self.calls)
+        return own if self.drawn_from is None else min(own, self.drawn_from.left())
 
     def take(self) -> bool:
-        """One call, if the budget allows it."""
+        """One call, if the budget (and the one it is drawn from) allows it."""
         with self.lock:
-            if self.calls >= self.limit:
+            if self.calls >= self.limit or (self.drawn_from is not None and not self.drawn_from.take()):
                 return False
             self.calls += 1
             return True
+
+    def share(self, limit: int) -> DescribeBudget:
+        """At most `limit` of what is left of this budget."""
+        return DescribeBudget(limit, drawn_from=self)
 
 
 @dataclass
