@@ -16,7 +16,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run run-org test test-slow lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
-	awscli bench bench-million bench-no-details bench-org bench-report bench-cli browser screenshot e2e clean
+	awscli bench bench-million bench-no-details bench-parse bench-org bench-report bench-cli browser screenshot e2e clean
 
 # Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
 # every hash checked. $(1): the Python, $(2): the venv, $(3): its lock.
@@ -153,6 +153,10 @@ bench-million: $(INSTALLED)
 bench-no-details: $(INSTALLED)
 	$(BIN)/pip install --quiet --require-hashes -r benchmarks/requirements.lock
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run --no-details --sizes 1000,10000
+
+## CPU of one ListPhoneNumbersV2 page of 1,000 summaries: botocore's parse against ours (seconds, figures only).
+bench-parse: $(INSTALLED)
+	PYTHONPATH=layers/numberwatch:. $(BIN)/python -m benchmarks.listing_parse
 
 ## Organization mode: one account's Regions before and after they ran in parallel, a small organization
 ## through the state machine, and the model of 200 accounts (writes benchmarks/results/organization.*).

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import boto3
 import pytest
+import urllib3
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from numberwatch.adapters.connect import CallGate, ConnectInventory
+from numberwatch.adapters.connect import CallGate, ConnectInventory, parse_listings_leanly
 from numberwatch.adapters.sns import SnsPublisher
 from numberwatch.events import OutboxMessage
-from numberwatch.models import EventType
+from numberwatch.models import EventType, PhoneNumber
 from numberwatch.ports import OutOfTime, Presence, TargetUnavailable
 from tests.unit.factories import instance, number, numbers, tdg
 
@@ -272,3 +277,75 @@ def test_describe_says_where_a_number_is_asked_in_its_own_region(answer: Any, pr
         assert described.reason.startswith("DescribePhoneNumber: ")
     # The status's message, when Connect gives one, is kept for the archive's details table
     assert described.status_message == (answer.get("Message") if isinstance(answer, dict) else None)
+
+
+# ------------------------------------------------------------------ lean listing parse
+def answered_by(status: int, body: bytes, lean: bool) -> Any:
+    """A Connect client whose every request gets this HTTP answer (no network), parsed leanly or not."""
+    client = boto3.client(
+        "connect", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",
+        config=Config(retries={"total_max_attempts": 1}),
+    )  # fmt: skip
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": "r-1"}
+    if status != 200:
+        headers["x-amzn-ErrorType"] = "AccessDeniedException"
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        raw = urllib3.HTTPResponse(body=io.BytesIO(body), status=status, headers=headers, preload_content=False)
+        return AWSResponse(request.url, status, headers, raw)
+
+    client.meta.events.register("before-send.connect.ListPhoneNumbersV2", answer)
+    return parse_listings_leanly(client) if lean else client
+
+
+LISTED = {
+    "ListPhoneNumbersSummaryList": [
+        {"PhoneNumberId": "n1", "PhoneNumberArn": "arn:aws:connect:us-east-1:111122223333:phone-number/n1",
+         "PhoneNumber": "+15550100", "PhoneNumberCountryCode": "US", "PhoneNumberType": "DID",
+         "TargetArn": "arn:aws:connect:us-east-1:111122223333:instance/i", "InstanceId": "i",
+         "PhoneNumberDescription": "<b>main</b> line", "SourcePhoneNumberArn": None},
+        {"PhoneNumberId": "n2", "PhoneNumberArn": "arn:aws:connect:us-east-1:111122223333:phone-number/n2",
+         "PhoneNumber": "+15550101", "PhoneNumberCountryCode": "US", "PhoneNumberType": "TOLL_FREE",
+         "TargetArn": "arn:aws:connect:us-east-1:111122223333:instance/i", "InstanceId": "i", "Unmodelled": 1},
+    ],
+    "NextToken": "page-2",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "page", [LISTED, {**LISTED, "NextToken": None}, {"ListPhoneNumbersSummaryList": []}, {}], ids=str
+)
+def test_a_page_parsed_leanly_makes_the_same_numbers_as_botocores_parse(page: dict[str, Any]) -> None:
+    # Given the same page answered to a plain client and to a lean one
+    body = json.dumps(page).encode()
+    plain = answered_by(200, body, lean=False).list_phone_numbers_v2(TargetArn="t")
+    lean = answered_by(200, body, lean=True).list_phone_numbers_v2(TargetArn="t")
+
+    # Then both read the same numbers and the same next token, and both carry the response's metadata
+    def numbers_of(response: dict[str, Any]) -> list[PhoneNumber]:
+        return [PhoneNumber.from_summary(s) for s in response.get("ListPhoneNumbersSummaryList", [])]
+
+    assert numbers_of(lean) == numbers_of(plain)
+    assert lean.get("NextToken") == plain.get("NextToken")
+    assert lean["ResponseMetadata"]["RequestId"] == plain["ResponseMetadata"]["RequestId"] == "r-1"
+    # And the page was parsed leanly: botocore drops a field its model does not name, json keeps it
+    unmodelled = [any("Unmodelled" in s for s in r.get("ListPhoneNumbersSummaryList", [])) for r in (plain, lean)]
+    assert unmodelled == [False, bool(page.get("ListPhoneNumbersSummaryList"))]
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(200, b"{not json"), (200, b'{"ListPhoneNumbersSummaryList": "oops"}'), (200, b"[1]"),
+     (403, b'{"message": "denied"}')],
+    ids=["malformed", "wrong-shape", "not-an-object", "denied"],
+)  # fmt: skip
+def test_a_page_that_is_not_a_listing_is_left_to_botocore_and_fails_the_same_way(status: int, body: bytes) -> None:
+    # When a plain client and a lean one get an answer that is not a listing
+    outcomes = []
+    for lean in (False, True):
+        try:
+            outcomes.append(("answer", answered_by(status, body, lean).list_phone_numbers_v2(TargetArn="t")))
+        except Exception as exc:  # noqa: BLE001 - compared, whatever it is
+            outcomes.append(("error", type(exc)))
+    # Then the lean one ends as botocore's own parse does
+    assert outcomes[0] == outcomes[1]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from .adapters.connect import CallGate, ConnectInventory, seconds_left_from
+from .adapters.connect import CallGate, ConnectInventory, parse_listings_leanly, seconds_left_from
 from .adapters.dynamodb import DynamoSnapshotStore
 from .adapters.identity import CallerAccount
 from .adapters.s3_archive import S3Archive
@@ -96,6 +96,8 @@ class AwsClients:
                     config=self._connect_config,
                     **credentials,
                 )
+                if service == "connect":
+                    parse_listings_leanly(client)
                 made[region] = gate.attach(client, region)
             return made[region]
 

@@ -9,10 +9,15 @@ Every request (retries included) passes a `CallGate` first: a token bucket per R
 (Connect's quotas are per account, Region and API) that paces our own calls to a share of the quota
 (shared with the customer's automation), counts them, and stops the run before the Lambda's deadline
 rather than sleeping through it.
+
+ListPhoneNumbersV2's pages are read by `json` alone (`parse_listings_leanly`): botocore's walk of the
+output shape, member by member for 1,000 summaries a page, was most of a quiet night's CPU, and every
+member of a summary is a string that the walk hands back unchanged.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -94,6 +99,37 @@ class CallGate:
             raise OutOfTime(f"no time left to wait {delay:.1f}s for the next Connect request")
         if delay > 0:
             self.sleep(delay)
+
+
+def parse_listings_leanly(client: Client) -> Client:
+    """`client` (a Connect client) parses ListPhoneNumbersV2's successful pages with `json` alone. Anything
+    else, or a page that is not the JSON object the model describes, is left to botocore's own parser (and
+    to its errors)."""
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(
+        f"before-parse.{service}.ListPhoneNumbersV2", _lean_listing_page, unique_id="numberwatch-lean-listing"
+    )
+    return client
+
+
+def _lean_listing_page(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    if response_dict.get("status_code") != 200:
+        return
+    try:
+        page = json.loads(response_dict["body"])
+    except (KeyError, TypeError, ValueError):
+        return
+    if not isinstance(page, dict):
+        return
+    summaries, token = page.get("ListPhoneNumbersSummaryList", []), page.get("NextToken")
+    if not isinstance(summaries, list) or not all(isinstance(s, dict) for s in summaries):
+        return
+    if token is not None and not isinstance(token, str):
+        return
+    customized_response_dict["ListPhoneNumbersSummaryList"] = summaries
+    if token:
+        customized_response_dict["NextToken"] = token
+    response_dict["body"] = b"{}"  # what botocore still parses: only its ResponseMetadata is added
 
 
 def _reason(operation: str, exc: Exception) -> str:

@@ -1,0 +1,74 @@
+"""CPU of one ListPhoneNumbersV2 page of 1,000 summaries through a boto3 client, botocore's own parse
+against `parse_listings_leanly` (figures only; the HTTP answer is handed to the client in memory, so
+only the SDK's work and ours is timed).
+
+    PYTHONPATH=layers/numberwatch:. python -m benchmarks.listing_parse [--pages 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import time
+from typing import Any
+
+import boto3
+import urllib3
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+from numberwatch.adapters.connect import PAGE_SIZE, parse_listings_leanly
+
+ACCOUNT_ARN = "arn:aws:connect:us-east-1:123456789012"
+
+
+def page_body() -> bytes:
+    summaries = [
+        {
+            "PhoneNumberId": f"{i:036d}",
+            "PhoneNumberArn": f"{ACCOUNT_ARN}:phone-number/{i:036d}",
+            "PhoneNumber": f"+1555{i:07d}",
+            "PhoneNumberCountryCode": "US",
+            "PhoneNumberType": "DID",
+            "TargetArn": f"{ACCOUNT_ARN}:instance/bench",
+            "InstanceId": "bench",
+            "PhoneNumberDescription": f"line {i}",
+        }
+        for i in range(PAGE_SIZE)
+    ]
+    return json.dumps({"ListPhoneNumbersSummaryList": summaries, "NextToken": "next"}).encode()
+
+
+def client(body: bytes, lean: bool) -> Any:
+    connect: Any = boto3.client("connect", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    fields = {"Content-Type": "application/json", "x-amzn-RequestId": "bench"}
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        raw = urllib3.HTTPResponse(body=io.BytesIO(body), status=200, headers=fields, preload_content=False)
+        return AWSResponse(request.url, 200, HTTPHeaders.from_dict(fields), raw)
+
+    connect.meta.events.register("before-send.connect.ListPhoneNumbersV2", answer)
+    return parse_listings_leanly(connect) if lean else connect
+
+
+def cpu_ms_per_page(lean: bool, pages: int) -> float:
+    connect = client(page_body(), lean)
+    connect.list_phone_numbers_v2(TargetArn="t")  # the first call loads the service model: not timed
+    started = time.process_time()
+    for _ in range(pages):
+        connect.list_phone_numbers_v2(TargetArn="t")
+    return (time.process_time() - started) * 1000 / pages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", type=int, default=200)
+    args = parser.parse_args(argv)
+    plain, lean = cpu_ms_per_page(False, args.pages), cpu_ms_per_page(True, args.pages)
+    print(f"CPU per page of {PAGE_SIZE:,} summaries: botocore's parse {plain:.2f} ms, lean {lean:.2f} ms")
+    print(f"at 100,000 numbers (100 pages): {plain / 10:.2f} s against {lean / 10:.2f} s a night")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
