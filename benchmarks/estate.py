@@ -136,13 +136,14 @@ def build_estate(endpoint: str, size: int) -> Estate:
 
 
 def build_million(endpoint: str, per_target: int = 100_000) -> Estate:
-    """10 instances of `per_target` numbers, 5 in each Region; the 1% night changes the first two."""
+    """10 instances of `per_target` numbers, 5 in each Region; the 1% night changes the first two (both in
+    the home Region: a move is between instances of one Region)."""
     _reset(endpoint)
     estate = Estate(per_target * MILLION_TARGETS)
     clients = {HOME: seeder(HOME), WEST: seeder(WEST)}
     names = ("alpha", "bravo", *(f"instance-{i}" for i in range(3, MILLION_TARGETS + 1)))
     for index, name in enumerate(names):
-        region = HOME if index % 2 == 0 else WEST
+        region = HOME if index < MILLION_TARGETS // 2 else WEST
         instance = create_instance(clients[region], name)
         estate.targets[name] = instance["Arn"]
         estate.instances.setdefault(region, []).append(instance["Id"])

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -225,10 +226,13 @@ def measure_estate(
     memory_mb: int,
     layout: str,
     settings: dict[str, str] | None = None,
+    save: Callable[[list[dict[str, Any]], dict[str, float]], None] = lambda rows, pace: None,
 ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, float]]:
     """The three nights of one estate: its rows, the function's environment and its pace. A night whose
     run could not reach every target in time goes on with a further invocation (at most three), each
-    its own row; the million's table is not scanned (a million items through the local stack)."""
+    its own row; the million's table is not scanned (a million items through the local stack). `save`
+    gets the rows so far and the pace after each row (a long run keeps what it measured if a later night
+    fails)."""
     deployment = deploy()
     pace = settings_of(deployment.env)
     naive_table = f"naive-{estate.size}"
@@ -266,6 +270,7 @@ def measure_estate(
                 row["naive"] = naive_night(endpoint, env, memory_mb)
             rows.append(row)
             print_row(row)
+            save(rows, pace)
             if not row["ours"]["summary"].get("resume_with"):
                 break
     return rows, deployment.env, pace
@@ -323,9 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         RESULTS.mkdir(parents=True, exist_ok=True)
         if args.million:
-            rows, _, pace = measure_estate(endpoint, build_million(endpoint), False, memory_mb, "million")
-            report = {"measured_on": measured_on(pace, memory_mb), "rows": rows}
-            (RESULTS / "million.json").write_text(json.dumps(report, indent=2))
+
+            def save(rows: list[dict[str, Any]], pace: dict[str, float]) -> None:
+                report = {"measured_on": measured_on(pace, memory_mb), "rows": rows}
+                (RESULTS / "million.json").write_text(json.dumps(report, indent=2))
+
+            measure_estate(endpoint, build_million(endpoint), False, memory_mb, "million", save=save)
         elif args.no_details:
             rows = []
             for size in (int(s) for s in args.sizes.split(",")):
