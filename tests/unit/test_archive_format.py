@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from numberwatch import archive_format
 from numberwatch.archive_format import (
     CHANGES,
     DETAILS,
@@ -25,7 +27,6 @@ from numberwatch.archive_format import (
     duckdb_view,
     encode,
     first_seen_of,
-    gunzip,
     inventory_lines,
     manifest_key,
     manifest_run_id,
@@ -106,10 +107,28 @@ def test_first_seen_is_read_back_without_parsing_and_by_parsing_rows_written_ano
     target = instance("a")
     written = [inventory_line(number(i, target), target, f"2026-09-0{i + 1}T06:00:00Z", "r", "t") for i in range(3)]
     expected = {number(i, target).arn: f"2026-09-0{i + 1}T06:00:00Z" for i in range(3)}
-    assert first_seen_of(gunzip(encode("k", written).body)) == expected
+    assert first_seen_of(encode("k", written).body) == expected
     # Rows whose keys come in another order (another writer) are parsed instead
     reordered = [json.dumps(dict(reversed(json.loads(line).items()))).encode() + b"\n" for line in written]
-    assert first_seen_of(b"".join(reordered)) == expected
+    assert first_seen_of(encode("k", reordered).body) == expected
+
+
+def test_first_seen_of_a_large_inventory_is_read_a_piece_at_a_time_and_a_cut_object_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an inventory whose compressed object spans many pieces, rows of both kinds mixed
+    monkeypatch.setattr(archive_format, "_FIRST_SEEN_INPUT", 1024)
+    target = instance("a")
+    rows = [inventory_line(number(i, target), target, f"2026-09-{i % 28 + 1:02d}T06:00:00Z", "r", "t") for i in
+            range(3_000)]  # fmt: skip
+    rows[1_234] = json.dumps(dict(reversed(json.loads(rows[1_234]).items()))).encode() + b"\n"
+    body = encode("k", rows).body
+    assert len(body) > 20 * 1024
+    # Then every number's first_seen is read, as from the whole object at once
+    assert first_seen_of(body) == {json.loads(r)["phone_number_arn"]: json.loads(r)["first_seen"] for r in rows}
+    # And an object cut short is an error, not a silently shorter first_seen
+    with pytest.raises(zlib.error):
+        first_seen_of(body[: len(body) // 2])
 
 
 def test_a_manifest_round_trips_and_names_its_inventory_details_and_changes() -> None:

@@ -45,7 +45,6 @@ from ..archive_format import (
     details_lines,
     encode,
     first_seen_of,
-    gunzip,
     inventory_lines,
     manifest_key,
     manifest_prefix,
@@ -267,7 +266,7 @@ def _first_seen_from(archive: Archive, head: Manifest, notes: list[str]) -> dict
                     notes.append(f"{entry.key} does not match its manifest: first_seen of its numbers restarts")
                     logger.error("Archived inventory does not match its manifest", extra={"key": entry.key})
                     continue
-                first_seen.update(first_seen_of(gunzip(body)))
+                first_seen.update(first_seen_of(body))
     for later in reversed(since):
         for key in later.change_keys:
             for row in rows_of(archive.get(key)):
