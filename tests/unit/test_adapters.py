@@ -9,17 +9,21 @@ from typing import Any
 import boto3
 import pytest
 import urllib3
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from numberwatch.adapters.connect import CallGate, ConnectInventory, parse_listings_leanly
+from numberwatch.adapters.member import MemberCredentials
 from numberwatch.adapters.sns import SnsPublisher
+from numberwatch.dependencies import AwsClients
 from numberwatch.events import OutboxMessage
 from numberwatch.models import EventType, PhoneNumber
 from numberwatch.ports import OutOfTime, Presence, TargetUnavailable
+from numberwatch.settings import Settings
 from tests.unit.factories import instance, number, numbers, tdg
+from tests.unit.test_scan_service import ENVIRONMENT
 
 
 class FakeClock:
@@ -280,72 +284,122 @@ def test_describe_says_where_a_number_is_asked_in_its_own_region(answer: Any, pr
 
 
 # ------------------------------------------------------------------ lean listing parse
-def answered_by(status: int, body: bytes, lean: bool) -> Any:
-    """A Connect client whose every request gets this HTTP answer (no network), parsed leanly or not."""
+def answered_by(status: int, body: bytes, lean: bool) -> tuple[Any, list[bytes]]:
+    """A Connect client whose every request gets this HTTP answer (no network), parsed leanly or not, and
+    the bodies botocore's own parser was then given."""
     client = boto3.client(
         "connect", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",
         config=Config(retries={"total_max_attempts": 1}),
     )  # fmt: skip
+    return answering(client, status, body, lean=lean)
+
+
+def answering(client: Any, status: int, body: bytes, lean: bool = False) -> tuple[Any, list[bytes]]:
     headers = {"Content-Type": "application/json", "x-amzn-RequestId": "r-1"}
     if status != 200:
         headers["x-amzn-ErrorType"] = "AccessDeniedException"
 
     def answer(request: Any, **_: Any) -> AWSResponse:
         raw = urllib3.HTTPResponse(body=io.BytesIO(body), status=status, headers=headers, preload_content=False)
-        return AWSResponse(request.url, status, headers, raw)
+        return AWSResponse(request.url, status, HTTPHeaders.from_dict(headers), raw)
 
     client.meta.events.register("before-send.connect.ListPhoneNumbersV2", answer)
-    return parse_listings_leanly(client) if lean else client
+    if lean:
+        parse_listings_leanly(client)
+    parsed: list[bytes] = []  # registered last: sees what botocore's parser is handed
+    client.meta.events.register(
+        "before-parse.connect.ListPhoneNumbersV2", lambda response_dict, **_: parsed.append(response_dict["body"])
+    )
+    return client, parsed
 
 
+SUMMARY = {
+    "PhoneNumberId": "n1", "PhoneNumberArn": "arn:aws:connect:us-east-1:111122223333:phone-number/n1",
+    "PhoneNumber": "+15550100", "PhoneNumberCountryCode": "US", "PhoneNumberType": "DID",
+    "TargetArn": "arn:aws:connect:us-east-1:111122223333:instance/i", "InstanceId": "i",
+    "PhoneNumberDescription": "<b>main</b> line",
+}  # fmt: skip
 LISTED = {
     "ListPhoneNumbersSummaryList": [
-        {"PhoneNumberId": "n1", "PhoneNumberArn": "arn:aws:connect:us-east-1:111122223333:phone-number/n1",
-         "PhoneNumber": "+15550100", "PhoneNumberCountryCode": "US", "PhoneNumberType": "DID",
-         "TargetArn": "arn:aws:connect:us-east-1:111122223333:instance/i", "InstanceId": "i",
-         "PhoneNumberDescription": "<b>main</b> line", "SourcePhoneNumberArn": None},
-        {"PhoneNumberId": "n2", "PhoneNumberArn": "arn:aws:connect:us-east-1:111122223333:phone-number/n2",
-         "PhoneNumber": "+15550101", "PhoneNumberCountryCode": "US", "PhoneNumberType": "TOLL_FREE",
-         "TargetArn": "arn:aws:connect:us-east-1:111122223333:instance/i", "InstanceId": "i", "Unmodelled": 1},
+        {**SUMMARY, "SourcePhoneNumberArn": None},
+        {**SUMMARY, "PhoneNumberId": "n2", "PhoneNumberArn": SUMMARY["PhoneNumberArn"][:-1] + "2",
+         "PhoneNumberType": "TOLL_FREE", "PhoneNumberDescription": ""},
     ],
     "NextToken": "page-2",
 }  # fmt: skip
+PAGES = {"two-numbers": LISTED, "null-token": {**LISTED, "NextToken": None}, "empty-list": {
+    "ListPhoneNumbersSummaryList": []}, "no-list": {}}  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "page", [LISTED, {**LISTED, "NextToken": None}, {"ListPhoneNumbersSummaryList": []}, {}], ids=str
-)
-def test_a_page_parsed_leanly_makes_the_same_numbers_as_botocores_parse(page: dict[str, Any]) -> None:
+@pytest.mark.parametrize("page", PAGES.values(), ids=PAGES.keys())
+def test_a_page_parsed_leanly_is_what_botocore_parses_without_botocore_walking_it(page: dict[str, Any]) -> None:
     # Given the same page answered to a plain client and to a lean one
     body = json.dumps(page).encode()
-    plain = answered_by(200, body, lean=False).list_phone_numbers_v2(TargetArn="t")
-    lean = answered_by(200, body, lean=True).list_phone_numbers_v2(TargetArn="t")
+    plain, plain_parsed = answered_by(200, body, lean=False)
+    lean, lean_parsed = answered_by(200, body, lean=True)
+    # When each lists it
+    plain_page, lean_page = (c.list_phone_numbers_v2(TargetArn="t") for c in (plain, lean))
+    # Then both hold the same summaries and next token, with the response's metadata
+    for key in ("ListPhoneNumbersSummaryList", "NextToken"):
+        assert lean_page.get(key) == plain_page.get(key)
+    assert lean_page["ResponseMetadata"]["RequestId"] == plain_page["ResponseMetadata"]["RequestId"] == "r-1"
+    # And botocore's parser was handed the page itself only by the plain client
+    assert (plain_parsed, lean_parsed) == ([body], [b"{}"])
 
-    # Then both read the same numbers and the same next token, and both carry the response's metadata
-    def numbers_of(response: dict[str, Any]) -> list[PhoneNumber]:
-        return [PhoneNumber.from_summary(s) for s in response.get("ListPhoneNumbersSummaryList", [])]
 
-    assert numbers_of(lean) == numbers_of(plain)
-    assert lean.get("NextToken") == plain.get("NextToken")
-    assert lean["ResponseMetadata"]["RequestId"] == plain["ResponseMetadata"]["RequestId"] == "r-1"
-    # And the page was parsed leanly: botocore drops a field its model does not name, json keeps it
-    unmodelled = [any("Unmodelled" in s for s in r.get("ListPhoneNumbersSummaryList", [])) for r in (plain, lean)]
-    assert unmodelled == [False, bool(page.get("ListPhoneNumbersSummaryList"))]
+def test_a_listing_never_brings_what_the_model_does_not_name_tags_status_or_a_flow() -> None:
+    # Given a listing whose summary also carries tags, a claim status, a flow and a field no model names
+    extra = {"Tags": {"owner": "\u202eevil"}, "PhoneNumberStatus": {"Status": "FAILED"}, "FlowId": "f",
+             "FlowName": "Main", "Unmodelled": 1}  # fmt: skip
+    body = json.dumps({"ListPhoneNumbersSummaryList": [{**SUMMARY, **extra}]}).encode()
+    # When a plain and a lean client list it
+    pages = [answered_by(200, body, lean)[0].list_phone_numbers_v2(TargetArn="t") for lean in (False, True)]
+    # Then both keep the model's members alone, and the number has no tags, status or flow from the listing
+    for page in pages:
+        (summary,) = page["ListPhoneNumbersSummaryList"]
+        assert summary == SUMMARY
+        listed = PhoneNumber.from_summary(summary)
+        assert (listed.tags, listed.status, listed.flow_id) == (None, None, None)
 
 
 @pytest.mark.parametrize(
-    ("status", "body"),
-    [(200, b"{not json"), (200, b'{"ListPhoneNumbersSummaryList": "oops"}'), (200, b"[1]"),
-     (403, b'{"message": "denied"}')],
-    ids=["malformed", "wrong-shape", "not-an-object", "denied"],
+    "body",
+    [b"{not json", b'{"ListPhoneNumbersSummaryList": "oops"}', b"[1]", b'{"ListPhoneNumbersSummaryList": [1]}',
+     b'{"ListPhoneNumbersSummaryList": [], "NextToken": 7}'],
+    ids=["not-json", "list-not-a-list", "not-an-object", "summary-not-an-object", "token-not-text"],
 )  # fmt: skip
-def test_a_page_that_is_not_a_listing_is_left_to_botocore_and_fails_the_same_way(status: int, body: bytes) -> None:
-    # When a plain client and a lean one get an answer that is not a listing
-    outcomes = []
+def test_a_successful_answer_that_is_not_a_listing_makes_its_target_unavailable(body: bytes) -> None:
+    # Given a target whose listing answers 200 with something that is not a listing (botocore would read
+    # an empty last page: every number after it would look released)
+    client, _ = answered_by(200, body, lean=True)
+    inventory = ConnectInventory(lambda region: client, CallGate(100))
+    # When it is listed, then the target is unavailable, saying why
+    with pytest.raises(TargetUnavailable, match="ListPhoneNumbersV2 answered a ListPhoneNumbersV2 page"):
+        inventory.list_numbers(instance())
+
+
+def test_an_error_answer_is_left_to_botocore_and_raises_what_it_raises() -> None:
+    body = b'{"message": "denied"}'
+    errors = []
     for lean in (False, True):
-        try:
-            outcomes.append(("answer", answered_by(status, body, lean).list_phone_numbers_v2(TargetArn="t")))
-        except Exception as exc:  # noqa: BLE001 - compared, whatever it is
-            outcomes.append(("error", type(exc)))
-    # Then the lean one ends as botocore's own parse does
-    assert outcomes[0] == outcomes[1]
+        with pytest.raises(ClientError) as raised:
+            answered_by(403, body, lean)[0].list_phone_numbers_v2(TargetArn="t")
+        errors.append(raised.value.response["Error"])
+    assert errors[0] == errors[1] and errors[0]["Code"] == "AccessDeniedException"
+
+
+def test_the_function_s_connect_clients_parse_listings_leanly_its_own_and_a_member_account_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the function's clients (with credentials of their own: none is looked for on the network)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    clients = AwsClients(Settings.from_environment(ENVIRONMENT))
+    member = MemberCredentials("210987654321", "key", "secret", "token")
+    body = json.dumps(LISTED).encode()
+    for connect in (clients.connect("us-east-1"), clients.member_connect(member)("us-west-2")):
+        # When one lists a page, then botocore's parser never walked it
+        _, parsed = answering(connect, 200, body)
+        connect.list_phone_numbers_v2(TargetArn="t")
+        assert parsed == [b"{}"]

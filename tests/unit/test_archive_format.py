@@ -113,7 +113,7 @@ def test_first_seen_is_read_back_without_parsing_and_by_parsing_rows_written_ano
     assert first_seen_of(encode("k", reordered).body) == expected
 
 
-def test_first_seen_of_a_large_inventory_is_read_a_piece_at_a_time_and_a_cut_object_is_refused(
+def test_first_seen_reads_rows_cut_between_pieces_and_refuses_an_object_cut_short(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given an inventory whose compressed object spans many pieces, rows of both kinds mixed

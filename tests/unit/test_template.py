@@ -408,7 +408,7 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     }
     assert bounds == {
         "DescribeCallsPerRun": ("Number", 300, 0, 5000),
-        "DetailCallsPerRun": ("Number", 300, 0, 5000),
+        "DetailCallsPerRun": ("Number", 5000, 0, 5000),
         "FullVerificationRuns": ("Number", 30, 1, 365),
     }
     resolved = function_environment(
@@ -424,7 +424,7 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     assert (
         resolved["DESCRIBE_CALLS_PER_RUN"], resolved["DETAIL_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"],
         resolved["ALERT_EMAIL"],
-    ) == ("300", "300", "30", "")  # fmt: skip
+    ) == ("300", "5000", "30", "")  # fmt: skip
     assert_alarms_operators_at_one(custom_metric_alarm("MessagesSetAside"))
 
 

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 USER_AGENT = "connect-number-watch/0.1"
 
 
+# What a paced client of a service gets before its first call: Connect's read its listings leanly.
+PREPARED: dict[str, Callable[[Any], Any]] = {"connect": parse_listings_leanly}
+
+
 class AwsClients:
     """The container's clients, made once and reused by every invocation."""
 
@@ -96,9 +100,8 @@ class AwsClients:
                     config=self._connect_config,
                     **credentials,
                 )
-                if service == "connect":
-                    parse_listings_leanly(client)
-                made[region] = gate.attach(client, region)
+                prepare = PREPARED.get(service)
+                made[region] = gate.attach(prepare(client) if prepare else client, region)
             return made[region]
 
     def organizations(self) -> OrganizationsDirectory:

@@ -82,8 +82,9 @@ class Settings(BaseModel):
     # 300 take 5 minutes of the 15; a night with more releases confirms the rest the next night.
     describe_calls_per_run: int = Field(default=300, alias="DESCRIBE_CALLS_PER_RUN", ge=0, le=5000)
     # Of that budget, at most this many for details (tags and status) of the numbers that changed, then
-    # of the others in rotation: 0 leaves it all to confirming releases, the one use that alerts depend on.
-    detail_calls_per_run: int = Field(default=300, alias="DETAIL_CALLS_PER_RUN", ge=0, le=5000)
+    # of the others in rotation (the default, the maximum: all of it); 0 leaves it all to confirming
+    # releases, the one use that alerts depend on.
+    detail_calls_per_run: int = Field(default=5000, alias="DETAIL_CALLS_PER_RUN", ge=0, le=5000)
     # Every bucket is re-read number by number once every this many runs, whatever its fingerprint.
     full_verification_runs: int = Field(default=30, alias="FULL_VERIFICATION_RUNS", ge=1, le=365)
     mass_release_share: float = Field(default=0.5, alias="MASS_RELEASE_SHARE", gt=0, le=1)

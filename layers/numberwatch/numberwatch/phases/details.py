@@ -37,7 +37,9 @@ def refresh_windows(
 ) -> dict[str, list[str]]:
     """Per Region, the slots whose numbers are described in rotation tonight, from its cursor on: as
     many slots as the budget is expected to cover (numbers spread evenly over slots, in every Region
-    alike, so each Region gets its share of the budget)."""
+    alike, so each Region gets its share of the budget); none without a budget."""
+    if budget == 0:
+        return {region: [] for region in cursors}
     numbers = max(sum(numbers_by_region.values()), 1)
     width = min(ROTATION_SLOTS, max(1, math.ceil(ROTATION_SLOTS * budget / numbers)))
     return {
@@ -152,7 +154,7 @@ class Details:
                 continue
             self._compare(target_plan, snapshot, _with_description(snapshot.number, answer))
         refreshed.stopped = self.stopped
-        if self.budget.left() == 0:
+        if self.budget.calls and self.budget.left() == 0:
             logger.info("DescribePhoneNumber budget spent", extra={"calls": self.budget.calls})
         return refreshed
 
