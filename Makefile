@@ -143,7 +143,7 @@ bench: $(INSTALLED)
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run $(if $(SIZES),--sizes $(SIZES),)
 
 ## One account of a million numbers (10 instances of 100,000 in 2 Regions), each night until every
-## target is observed (about 2 hours here; writes benchmarks/results/million.json, then the report).
+## target is observed (about 45 minutes here; writes benchmarks/results/million.json after every night).
 bench-million: $(INSTALLED)
 	$(BIN)/pip install --quiet --require-hashes -r benchmarks/requirements.lock
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run --million
