@@ -45,6 +45,11 @@ def items_per_change(ours: dict[str, Any]) -> float | None:
     return max(0, int(ours["dynamodb"]["items_read"]) - rotation) / changes if changes else None
 
 
+def describe_calls(ours: dict[str, Any]) -> int:
+    """DescribePhoneNumber calls of a night, of every kind (confirm, changes, rotation)."""
+    return sum(int(count) for count in ours["connect"]["describe"].values())
+
+
 def rotation_nights(size: int, ours: dict[str, Any]) -> int | None:
     """How many nights old, at most, a number's tags and status are: the rotation describes this many
     numbers a night, so the whole estate in ⌈numbers ÷ that⌉ nights (if its cursor moves)."""
@@ -95,7 +100,7 @@ def without_details(report: dict[str, Any], no_details: dict[str, Any]) -> list[
     for row in no_details["rows"]:
         ours = row["ours"]
         naive = row.get("naive") or (_row(report, row["size"], row["night"]) or {}).get("naive")
-        describes = sum(int(count) for count in ours["connect"]["describe"].values())
+        describes = describe_calls(ours)
         cells = [
             f"{row['size']:,}",
             row["night"],
@@ -127,7 +132,7 @@ def versus_naive(report: dict[str, Any]) -> list[str]:
             f"{row['size']:,}",
             row["night"],
             f"{ours['wall_seconds']:.1f} / {naive['wall_seconds']:.1f}",
-            str(sum(int(count) for count in ours["connect"]["describe"].values())),
+            str(describe_calls(ours)),
             f"{ours['cost']['total']:.5f} / {naive['cost']['total']:.5f}",
             why,
         ]
