@@ -15,8 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 SCHEMA_VERSION = 1
 
 _ARN = re.compile(
-    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):(?P<service>[a-z-]+):(?P<region>[a-z]{2}(-[a-z]+)+-\d):"
-    r"(?P<account>\d{12}):(?P<resource>[a-z-]+)/(?P<id>[A-Za-z0-9_-]+)$"
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):(?P<service>[a-z-]+):(?P<region>[a-z]{2}(-[a-z]+)+-[0-9]):"
+    r"(?P<account>[0-9]{12}):(?P<resource>[a-z-]+)/(?P<id>[A-Za-z0-9_-]+)$"
 )
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -34,7 +34,7 @@ ORGANIZATION = "organization"
 # Step Functions names its executions with UUIDs; the run id is also the STS session name in every
 # member account (CloudTrail shows it there), so it keeps to what a session name allows.
 OrgRunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
+AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
 ACCOUNTS_SHOWN = 200
 REASON_LIMIT = 2000
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 # (FACTS.md); the report gives the latest date it can end.
 RELEASE_COOLDOWN = timedelta(days=180)
 CHANGE_TYPES = ("CLAIMED", "RELEASED", "MOVED", "UPDATED")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
 class MonthError(ValueError):

@@ -14,7 +14,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .cost import PriceTable
 
-_REGION_SHAPE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_REGION_SHAPE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+# ASCII classes, never \d or \w: in pydantic's (Rust) patterns those are Unicode, which AWS does not
+# allow, and compiling one with a bounded repeat cost 45 ms of the cold start.
+_TOPIC_ARN = r"arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+"
 
 
 class ConfigurationError(Exception):
@@ -56,7 +59,7 @@ def _price_table(value: Any) -> Any:
     return value
 
 
-AccountIds = Annotated[tuple[Annotated[str, Field(pattern=r"^\d{12}$")], ...], BeforeValidator(_split_list)]
+AccountIds = Annotated[tuple[Annotated[str, Field(pattern=r"^[0-9]{12}$")], ...], BeforeValidator(_split_list)]
 # Organizational units (ou-...) or the organization's root (r-...), as Organizations spells their ids.
 OrganizationUnits = Annotated[
     tuple[Annotated[str, Field(pattern=r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")], ...],
@@ -70,7 +73,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, arbitrary_types_allowed=True)
 
     table_name: str = Field(alias="TABLE_NAME", min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
-    topic_arn: str = Field(alias="TOPIC_ARN", pattern=r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$")
+    topic_arn: str = Field(alias="TOPIC_ARN", pattern=f"^{_TOPIC_ARN}$")
     aws_region: str = Field(alias="AWS_REGION")
     scan_regions: Annotated[tuple[str, ...], BeforeValidator(_split_regions)] | None = Field(
         default=None, alias="SCAN_REGIONS"
@@ -108,9 +111,7 @@ class Settings(BaseModel):
         default=None, alias="ARCHIVE_BUCKET", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
     )
     # The chat topic (AWS Chatbot custom notifications) for copies of the messages for people (empty: no chat).
-    chat_topic_arn: str | None = Field(
-        default=None, alias="CHAT_TOPIC_ARN", pattern=r"^$|^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$"
-    )
+    chat_topic_arn: str | None = Field(default=None, alias="CHAT_TOPIC_ARN", pattern=f"^$|^{_TOPIC_ARN}$")
     # The people's email subscription, checked every run (empty: none configured).
     alert_email: str | None = Field(default=None, alias="ALERT_EMAIL", pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -119,10 +120,10 @@ class Settings(BaseModel):
     organization_units: OrganizationUnits = Field(default=(), alias="ORGANIZATION_UNITS")  # empty: all of them
     excluded_accounts: AccountIds = Field(default=(), alias="EXCLUDED_ACCOUNTS")
     member_role_name: str = Field(
-        default="ConnectNumberWatchRead", alias="MEMBER_ROLE_NAME", pattern=r"^[\w+=,.@-]{1,64}$"
+        default="ConnectNumberWatchRead", alias="MEMBER_ROLE_NAME", pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}$"
     )
     member_external_id: str | None = Field(
-        default=None, alias="MEMBER_EXTERNAL_ID", max_length=1224, pattern=r"^$|^[\w+=,.@:/-]{2,}$"
+        default=None, alias="MEMBER_EXTERNAL_ID", max_length=1224, pattern=r"^$|^[A-Za-z0-9_+=,.@:/-]{2,}$"
     )
     max_concurrency: int = Field(default=10, alias="MAX_CONCURRENCY", ge=1, le=1000)
 
