@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 from numberwatch.dependencies import build_organization_service, build_scan_service
 from numberwatch.models import ScanRequest
 from numberwatch.observability import logger, metrics, record_organization_run, record_run, traced
-from numberwatch.organization import AccountScanRequest, OrganizationPlanRequest
 from numberwatch.request import parse_request
 from numberwatch.run import RunContext
 from numberwatch.settings import Settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from numberwatch.organization import OrganizationRequest
 
 # Parsed once per container: a bad setting fails the cold start, naming the variable.
 SETTINGS = Settings.from_environment(os.environ)
@@ -34,6 +35,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         record_run(summary)
         logger.info("Run finished", extra={"summary": summary.model_dump(mode="json", exclude={"preview"})})
         return summary.model_dump(mode="json")
+    return organization_step(request, context)
+
+
+def organization_step(request: OrganizationRequest, context: LambdaContext) -> dict[str, Any]:
+    """One step of the organization run's state machine."""
+    # Imported here: a single-account deployment never loads organization mode's code.
+    from numberwatch.organization import AccountScanRequest, OrganizationPlanRequest
+
+    remaining_ms = context.get_remaining_time_in_millis
     organization = build_organization_service(SETTINGS, remaining_ms)
     if isinstance(request, OrganizationPlanRequest):
         return organization.plan(request).model_dump(mode="json")

@@ -23,9 +23,14 @@ ENVIRONMENT = {
     "AWS_SECRET_ACCESS_KEY": "x",
 }
 # Imported by one path only, or not at all: X-Ray only where tracing is on, CloudTrail's adapter only
-# when a run is built with attribution, Powertools' parser never, Connect's service model only with a
-# Connect client.
-NOT_AT_IMPORT = ["aws_xray_sdk", "numberwatch.adapters.cloudtrail", "aws_lambda_powertools.utilities.parser"]
+# when a run is built with attribution, organization mode's models only for a step of its state
+# machine, Powertools' parser never, Connect's service model only with a Connect client.
+NOT_AT_IMPORT = [
+    "aws_xray_sdk",
+    "numberwatch.adapters.cloudtrail",
+    "numberwatch.organization",
+    "aws_lambda_powertools.utilities.parser",
+]
 
 
 def imported_by_the_handler(**environment: str) -> set[str]:

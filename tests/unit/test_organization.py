@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -15,6 +15,7 @@ from numberwatch.events import OutboxMessage
 from numberwatch.models import ChangeType, EventType, RunStatus, RunSummary
 from numberwatch.organization import (
     ORGANIZATION,
+    ORGANIZATION_STEPS,
     AccountOutcome,
     AccountScanRequest,
     AccountStatus,
@@ -23,7 +24,7 @@ from numberwatch.organization import (
     plan_accounts,
 )
 from numberwatch.organization_service import OrganizationService
-from numberwatch.request import InvalidScanRequest, parse_request, parse_scan_request
+from numberwatch.request import ORGANIZATION_SOURCES, InvalidScanRequest, parse_request, parse_scan_request
 from numberwatch.run import RunContext
 from numberwatch.service import ScanService
 from numberwatch.settings import Settings
@@ -127,6 +128,12 @@ def test_organization_requests_are_told_apart_by_source_and_checked() -> None:
     assert parse_request(step).source == "organization-account"
     with pytest.raises(InvalidScanRequest, match="not JSON"):
         parse_request("{source: schedule")
+
+
+def test_organization_each_source_the_request_parser_knows_is_the_source_of_its_step_s_model() -> None:
+    assert set(ORGANIZATION_SOURCES) == set(ORGANIZATION_STEPS)
+    for source, model in ORGANIZATION_STEPS.items():
+        assert get_args(model.model_fields["source"].annotation) == (source,)
 
 
 class RefusingRoles:

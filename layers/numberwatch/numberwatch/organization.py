@@ -115,6 +115,15 @@ class OrganizationDigestRequest(BaseModel):
     outcomes: list[AccountOutcome] = Field(max_length=10_000)
 
 
+OrganizationRequest = OrganizationPlanRequest | AccountScanRequest | OrganizationDigestRequest
+# Each step's request, by the `source` the state machine gives it (request.ORGANIZATION_SOURCES).
+ORGANIZATION_STEPS: dict[str, type[OrganizationRequest]] = {
+    "organization-plan": OrganizationPlanRequest,
+    "organization-account": AccountScanRequest,
+    "organization-digest": OrganizationDigestRequest,
+}
+
+
 class OrganizationPlan(BaseModel):
     """What the plan step returns: the Map's items and its concurrency."""
 

@@ -7,19 +7,16 @@ parsed first): importing the parser utility would cost the cold start for nothin
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from .models import ScanRequest
-from .organization import AccountScanRequest, OrganizationDigestRequest, OrganizationPlanRequest
 
-OrganizationRequest = OrganizationPlanRequest | AccountScanRequest | OrganizationDigestRequest
-ORGANIZATION_STEPS: dict[str, type[OrganizationRequest]] = {
-    "organization-plan": OrganizationPlanRequest,
-    "organization-account": AccountScanRequest,
-    "organization-digest": OrganizationDigestRequest,
-}
+if TYPE_CHECKING:
+    from .organization import OrganizationRequest
+
+ORGANIZATION_SOURCES = ("organization-plan", "organization-account", "organization-digest")
 
 
 class InvalidScanRequest(ValueError):
@@ -40,7 +37,12 @@ def parse_request(event: Any) -> ScanRequest | OrganizationRequest:
         except ValueError as exc:
             raise InvalidScanRequest(f"invalid scan request: event: not JSON ({exc})") from None
     source = event.get("source") if isinstance(event, dict) else None
-    model: type[ScanRequest | OrganizationRequest] = ORGANIZATION_STEPS.get(str(source), ScanRequest)
+    model: type[ScanRequest | OrganizationRequest] = ScanRequest
+    if source in ORGANIZATION_SOURCES:
+        # Imported here: a single-account deployment never loads organization mode's models.
+        from .organization import ORGANIZATION_STEPS
+
+        model = ORGANIZATION_STEPS[source]
     try:
         request: ScanRequest | OrganizationRequest = model.model_validate(event)
     except ValidationError as exc:
