@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from localaws.template import member_role_template, parameter_defaults, resolve, resource, template
-from numberwatch.organization import AccountOutcome, AccountScanRequest, OrganizationDigestRequest
+from numberwatch.organization import AccountOutcome
 from numberwatch.request import parse_request
 
 CONNECT_WRITES = re.compile(
@@ -89,7 +89,10 @@ def test_organization_payloads_of_the_state_machine_are_the_functions_requests()
     selector = states["ScanAccounts"]["ItemSelector"]
     item = {"source": selector["source"], "org_run_id": run_id, "account": account}
     assert set(selector) == {"source", "org_run_id.$", "account.$"} and selector["account.$"] == "$$.Map.Item.Value"
-    assert isinstance(parse_request(item), AccountScanRequest)
+    # (by its source and fields, not its class: organization's models are imported when a step is parsed,
+    # and a cold start of the local Lambda runtime imports the layer afresh)
+    scan = parse_request(item)
+    assert (scan.source, getattr(scan, "account", None)) == ("organization-account", account)
     digest = states["SendOrganizationDigest"]["Parameters"]["Payload"]
     assert digest["started_at.$"] == "$$.Execution.StartTime"
     sent = {
@@ -99,7 +102,8 @@ def test_organization_payloads_of_the_state_machine_are_the_functions_requests()
         "outcomes": [{"account": account, "status": "COMPLETED"}, {"account": "444455556666", "status": "FAILED"}],
     }
     assert set(digest) == {"source", *(f"{k}.$" for k in sent if k != "source")}
-    assert isinstance(parse_request(sent), OrganizationDigestRequest)
+    digested = parse_request(sent)
+    assert (digested.source, len(getattr(digested, "outcomes", []))) == ("organization-digest", 2)
 
 
 def test_organization_mode_moves_the_schedule_to_the_state_machine_and_lifts_the_functions_concurrency() -> None:
