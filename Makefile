@@ -16,7 +16,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run run-org test test-slow lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
-	awscli bench bench-million bench-no-details bench-parse bench-org bench-report bench-cli browser screenshot e2e clean
+	awscli bench bench-million bench-no-details bench-parse bench-write bench-org bench-report bench-cli browser screenshot e2e clean
 
 # Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
 # every hash checked. $(1): the Python, $(2): the venv, $(3): its lock.
@@ -157,6 +157,10 @@ bench-no-details: $(INSTALLED)
 ## CPU of one ListPhoneNumbersV2 page of 1,000 summaries: botocore's parse against ours (seconds, figures only).
 bench-parse: $(INSTALLED)
 	PYTHONPATH=layers/numberwatch:. $(BIN)/python -m benchmarks.listing_parse
+
+## CPU of one TransactWriteItems of 99 numbers: botocore's serializer against ours (seconds, figures only).
+bench-write: $(INSTALLED)
+	PYTHONPATH=layers/numberwatch:. $(BIN)/python -m benchmarks.transaction_write
 
 ## Organization mode: one account's Regions before and after they ran in parallel, a small organization
 ## through the state machine, and the model of 200 accounts (writes benchmarks/results/organization.*).

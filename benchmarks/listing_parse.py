@@ -39,15 +39,21 @@ def page_body() -> bytes:
     return json.dumps({"ListPhoneNumbersSummaryList": summaries, "NextToken": "next"}).encode()
 
 
-def client(body: bytes, lean: bool) -> Any:
-    connect: Any = boto3.client("connect", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+def answered_in_memory(client: Any, body: bytes) -> Any:
+    """`client`, whose every request is answered 200 with `body` before it is sent."""
     fields = {"Content-Type": "application/json", "x-amzn-RequestId": "bench"}
 
     def answer(request: Any, **_: Any) -> AWSResponse:
         raw = urllib3.HTTPResponse(body=io.BytesIO(body), status=200, headers=fields, preload_content=False)
         return AWSResponse(request.url, 200, HTTPHeaders.from_dict(fields), raw)
 
-    connect.meta.events.register("before-send.connect.ListPhoneNumbersV2", answer)
+    client.meta.events.register("before-send", answer)
+    return client
+
+
+def client(body: bytes, lean: bool) -> Any:
+    connect: Any = boto3.client("connect", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    answered_in_memory(connect, body)
     return parse_listings_leanly(connect) if lean else connect
 
 

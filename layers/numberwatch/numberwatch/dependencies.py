@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 
 from .adapters.connect import CallGate, ConnectInventory, parse_listings_leanly, seconds_left_from
-from .adapters.dynamodb import DynamoSnapshotStore
+from .adapters.dynamodb import DynamoSnapshotStore, write_transactions_leanly
 from .adapters.identity import CallerAccount
 from .adapters.s3_archive import S3Archive
 from .adapters.sns import SnsChat, SnsPublisher
@@ -47,8 +47,10 @@ class AwsClients:
         # No client-side validation of DynamoDB requests: the adapter builds each of them, DynamoDB
         # validates them again, and botocore's walk through every item was a quarter of the CPU of a
         # 100,000-number baseline.
-        self.dynamodb = boto3.client(
-            "dynamodb", config=base.merge(Config(retries={"mode": "standard"}, parameter_validation=False))
+        self.dynamodb = write_transactions_leanly(
+            boto3.client(
+                "dynamodb", config=base.merge(Config(retries={"mode": "standard"}, parameter_validation=False))
+            )
         )
         self.sns = boto3.client("sns", config=base.merge(Config(retries={"mode": "standard"})))
         self.sts = boto3.client("sts", region_name=settings.aws_region, config=base)
