@@ -231,6 +231,12 @@ def imports_lines(imports: dict[str, Any]) -> list[str]:
             f"- {label}: **{profile['total_ms']:.0f} ms** (median of {runs} ms; {profile['cpu_ms']:.0f} ms of CPU)."
             " Largest: " + ", ".join(f"`{m['module']}` {m['ms']:.0f} ms" for m in profile["top"][:5]),
         ]
+    floor = imports.get("dependencies_only")
+    if floor:
+        lines.append(
+            f"- the layer's dependencies alone (boto3, pydantic, Powertools' Logger, Metrics and Tracer), no"
+            f" code of ours: **{floor['total_ms']:.0f} ms** (median of five; {floor['cpu_ms']:.0f} ms of CPU)."
+        )
     return lines
 
 

@@ -216,6 +216,20 @@ def import_profile(env: dict[str, str]) -> dict[str, Any]:
             "cpu_ms": sorted(r[1] * 1000 for r in runs)[len(runs) // 2],
             "top": [{"module": n, "ms": c / 1000, "share": c / total} for c, n in top],
         }
+    # The floor: what importing the layer's dependencies alone costs, without a line of ours.
+    floor = (
+        "import time; w, c = time.perf_counter(), time.process_time(); import boto3, botocore.config; "
+        "from pydantic import BaseModel; from aws_lambda_powertools import Logger, Metrics, Tracer; "
+        "print(time.perf_counter() - w, time.process_time() - c)"
+    )
+    child_env = {**env, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_REGION": HOME, "PYTHONPATH": path}
+    measured = sorted(
+        tuple(float(f) * 1000 for f in subprocess.run(
+            [sys.executable, "-S", "-c", floor], env=child_env, capture_output=True, text=True, check=True,
+        ).stdout.split())
+        for _ in range(5)
+    )  # fmt: skip
+    profiles["dependencies_only"] = {"total_ms": measured[2][0], "cpu_ms": sorted(m[1] for m in measured)[2]}
     return profiles
 
 
