@@ -26,7 +26,7 @@ from rich.text import Text
 
 _REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_E164 = re.compile(r"\+\d{1,15}")
+_E164 = re.compile(r"\+[0-9]{1,15}")
 _HARMLESS_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 

@@ -28,8 +28,8 @@ SETTINGS = Settings.from_environment(os.environ)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(context.aws_request_id)
     request = parse_request(event)
-    remaining_ms = context.get_remaining_time_in_millis
     if isinstance(request, ScanRequest):
+        remaining_ms = context.get_remaining_time_in_millis
         service = build_scan_service(SETTINGS, remaining_ms)
         summary = service.run(request, RunContext(run_id=context.aws_request_id, remaining_ms=remaining_ms))
         record_run(summary)

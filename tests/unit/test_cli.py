@@ -33,6 +33,11 @@ def test_a_csv_cell_a_spreadsheet_would_run_gets_a_leading_quote(cell: str) -> N
     assert csv_cell(cell) == "'" + cell
 
 
+@pytest.mark.parametrize("cell", ["+1206555\u0660\u0661\u0662\u0663"])
+def test_a_csv_cell_of_a_plus_and_unicode_digits_is_no_number_and_gets_a_leading_quote(cell: str) -> None:
+    assert csv_cell(cell) == "'" + cell
+
+
 @pytest.mark.parametrize("cell", ["+12065550100", "front desk", "a=b", ""])
 def test_a_csv_cell_that_runs_nothing_is_kept_as_it_is(cell: str) -> None:
     assert csv_cell(cell) == cell
@@ -59,8 +64,10 @@ def test_text_from_connect_cannot_lay_out_the_terminal() -> None:
     assert plain(hostile) == "[bold red]pwned[/] [link=http://evil]x[/link][2J fake linetxt"
 
 
-def test_a_bad_number_is_a_usage_error_before_any_aws_call() -> None:
-    result = CliRunner().invoke(app, ["history", "not a number"])
+@pytest.mark.parametrize("number", ["not a number", "+1206555\u0660\u0661\u0662\u0663", "+12065550100\n"])
+def test_a_bad_number_is_a_usage_error_before_any_aws_call(number: str) -> None:
+    # (digits are ASCII ones: Arabic-Indic digits would look for a number no listing can hold)
+    result = CliRunner().invoke(app, ["history", number])
     assert result.exit_code == 2
     assert "neither an E.164 number" in result.stderr
 

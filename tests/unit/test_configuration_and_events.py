@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from numberwatch.models import Arn
+from numberwatch.report_model import Month, MonthError
 from numberwatch.request import InvalidScanRequest, parse_scan_request
 from numberwatch.settings import ConfigurationError, Settings
 
@@ -114,3 +116,22 @@ def test_no_model_pattern_uses_a_unicode_class() -> None:
     ]
     assert len(patterns) >= 10
     assert [p for p in patterns if re.search(r"\\\\[dwDW]", p)] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "arn:aws:connect:us-east-1:\u0661\u0662\u0663456789012:instance/a",  # Arabic-Indic digits
+        "arn:aws:connect:us-east-\u0661:123456789012:instance/a",
+        "arn:aws:connect:us-east-1:123456789012:instance/a\n",  # `$` alone lets a final newline through
+    ],
+)
+def test_an_arn_of_unicode_digits_or_with_a_final_newline_is_no_arn(text: str) -> None:
+    with pytest.raises(ValueError, match="not an ARN"):
+        Arn.parse(text)
+
+
+@pytest.mark.parametrize("text", ["\u0662\u0660\u0662\u0666-10", "2026-10\n"])
+def test_a_month_of_unicode_digits_or_with_a_final_newline_is_no_month(text: str) -> None:
+    with pytest.raises(MonthError):
+        Month.parse(text)

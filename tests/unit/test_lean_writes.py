@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.endpoint
 import pytest
 import urllib3
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -67,6 +68,14 @@ def every_kind_of_mutation() -> list[Mutation]:
     ]
 
 
+ITEMS = len(every_kind_of_mutation()) + 1  # and the lease's check
+
+
+def write_every_kind_of_item(client: Any) -> None:
+    store = DynamoSnapshotStore(client, "numbers", clock=lambda: 1_790_000_000)
+    store.write(ACCOUNT, "run-1", every_kind_of_mutation())
+
+
 def sent_by(client: Any) -> list[dict[str, Any]]:
     """Every request `client` sends, answered 200 with `{}` before it leaves (no network)."""
     sent: list[dict[str, Any]] = []
@@ -99,10 +108,10 @@ def test_a_transaction_written_leanly_is_the_request_botocore_would_send(
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "preferred")  # AWS's default (the local stack's is off)
     plain, lean = dynamodb(**credentials), write_transactions_leanly(dynamodb(**credentials))
     requests = [sent_by(plain), sent_by(lean)]
+    serialized = serialized_by_botocore(lean)
     # When each writes the same transaction, one of every kind of item
-    mutations = every_kind_of_mutation()
     for client in (plain, lean):
-        DynamoSnapshotStore(client, "numbers", clock=lambda: 1_790_000_000).write(ACCOUNT, "run-1", mutations)
+        write_every_kind_of_item(client)
     (plain_request,), (lean_request,) = requests
     # Then both go to the same endpoint with the same headers (but those of the request itself)
     assert lean_request["url"] == plain_request["url"]
@@ -114,12 +123,24 @@ def test_a_transaction_written_leanly_is_the_request_botocore_would_send(
     # And the same body: every item, bytes in base64, and an idempotency token each
     plain_body, lean_body = json.loads(plain_request["body"]), json.loads(lean_request["body"])
     assert plain_body.pop("ClientRequestToken") and lean_body.pop("ClientRequestToken")
-    assert len(lean_body["TransactItems"]) == len(mutations) + 1  # and the lease's check
+    assert len(lean_body["TransactItems"]) == ITEMS
     assert lean_body == plain_body
+    # And botocore's serializer walked the lease's check alone
+    assert [len(json.loads(body)["TransactItems"]) for body in serialized] == [1]
 
 
-def test_a_retried_transaction_sends_the_same_body_and_token_again() -> None:
-    # Given a lean client whose first answer is a throttle
+def serialized_by_botocore(client: Any) -> list[bytes]:
+    """The bodies botocore's serializer writes for `client`'s transactions (seen before ours replaces them)."""
+    serialized: list[bytes] = []
+    client.meta.events.register_first(
+        "before-call.dynamodb.TransactWriteItems", lambda params, **_: serialized.append(params["body"])
+    )
+    return serialized
+
+
+def test_a_retried_transaction_sends_the_same_body_and_token_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a lean client whose first answer is a throttle (and a retry that does not wait for it)
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda seconds: None)
     lean = write_transactions_leanly(dynamodb(attempts=2))
     bodies: list[bytes] = []
 
@@ -131,9 +152,9 @@ def test_a_retried_transaction_sends_the_same_body_and_token_again() -> None:
 
     lean.meta.events.register("before-send.dynamodb", answer)
     # When it writes a transaction, then it sent it twice, the same, with all its items
-    DynamoSnapshotStore(lean, "numbers", clock=lambda: 1_790_000_000).write(ACCOUNT, "run-1", every_kind_of_mutation())
+    write_every_kind_of_item(lean)
     assert len(bodies) == 2 and bodies[0] == bodies[1]
-    assert len(json.loads(bodies[0])["TransactItems"]) == len(every_kind_of_mutation()) + 1
+    assert len(json.loads(bodies[0])["TransactItems"]) == ITEMS
 
 
 def test_the_function_s_dynamodb_client_writes_transactions_leanly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,12 +163,19 @@ def test_the_function_s_dynamodb_client_writes_transactions_leanly(monkeypatch: 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     client = AwsClients(Settings.from_environment(ENVIRONMENT)).dynamodb
-    # When it writes, then botocore serialized an empty list where the items were
-    serialized: list[bytes] = []
-    client.meta.events.register_first(
-        "before-call.dynamodb.TransactWriteItems", lambda params, **_: serialized.append(params["body"])
+    serialized, sent = serialized_by_botocore(client), sent_by(client)
+    # When it writes a transaction, then botocore serialized its first item alone, and all of them were sent
+    write_every_kind_of_item(client)
+    assert len(json.loads(serialized[0])["TransactItems"]) == 1
+    assert len(json.loads(sent[0]["body"])["TransactItems"]) == ITEMS
+
+
+def test_a_client_that_validates_requests_still_writes_every_item() -> None:
+    # Given a lean client that validates what botocore serializes
+    client = write_transactions_leanly(
+        boto3.client("dynamodb", region_name="eu-west-2", aws_access_key_id="x", aws_secret_access_key="x")
     )
     sent = sent_by(client)
-    DynamoSnapshotStore(client, "numbers", clock=lambda: 1_790_000_000).write(ACCOUNT, "run-1", [])
-    assert json.loads(serialized[0])["TransactItems"] == []
-    assert len(json.loads(sent[0]["body"])["TransactItems"]) == 1
+    # When it writes a transaction, then it is sent whole
+    write_every_kind_of_item(client)
+    assert len(json.loads(sent[0]["body"])["TransactItems"]) == ITEMS

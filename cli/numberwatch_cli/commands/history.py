@@ -21,7 +21,7 @@ from ..context import HISTORY_INDEX, Context
 from ..errors import CliError
 from ..output import Format, emit
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 COLUMNS = ("observed_at", "event", "phone_number", "target_arn", "changed", "by", "run_id")
 
 
@@ -33,7 +33,7 @@ def number_arns(context: Context, number: str) -> list[str]:
         except ValueError as exc:
             raise CliError(f"{number!r} is not a phone number ARN") from exc
         return [number]
-    if not E164.match(number):
+    if not E164.fullmatch(number):
         raise CliError(f"{number!r} is neither an E.164 number (+12065550100) nor a phone number ARN")
     pages = context.dynamodb.get_paginator("scan").paginate(
         TableName=str(context.resource("table")),

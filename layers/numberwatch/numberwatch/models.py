@@ -34,7 +34,7 @@ class Arn:
 
     @classmethod
     def parse(cls, text: str) -> Arn:
-        match = _ARN.match(text)
+        match = _ARN.fullmatch(text)
         if match is None:
             raise ValueError(f"not an ARN: {text!r}")
         return cls(

@@ -30,7 +30,7 @@ class Month:
 
     @classmethod
     def parse(cls, text: str) -> Month:
-        match = _MONTH.match(text)
+        match = _MONTH.fullmatch(text)
         if match is None:
             raise MonthError(f"a month is YYYY-MM (for example 2026-10), not {text!r}")
         return cls(int(match[1]), int(match[2]))

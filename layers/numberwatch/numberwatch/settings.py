@@ -135,7 +135,7 @@ class Settings(BaseModel):
         if not regions or any(not r for r in regions):
             raise ValueError("must be a comma-separated list of Regions, e.g. us-east-1,us-west-2")
         for region in regions:
-            if not _REGION_SHAPE.match(region):
+            if not _REGION_SHAPE.fullmatch(region):
                 raise ValueError(f"{region!r} is not a Region name")
             if region not in connect_regions():
                 raise ValueError(f"{region!r} is not a Region where Amazon Connect is available")

@@ -122,18 +122,17 @@ def unpack_entries(packed: bytes) -> BucketEntries:
 
 
 def write_transactions_leanly(client: Client) -> Client:
-    """`client` (a DynamoDB client made with `parameter_validation=False`: a validating one refuses every
-    transaction, its list being empty) writes TransactWriteItems' items into
-    the request body with `json` alone, bytes in base64: for the items this adapter builds (strings,
-    numbers as strings, booleans, bytes, maps and lists of them) that is the body botocore's serializer
-    writes. botocore still builds the rest of the request (the idempotency token, the headers) around an
-    empty list, and resolves the endpoint from it: the table is named by name (`TABLE_NAME` allows no
-    ARN), so no item could have chosen an account's endpoint."""
+    """`client` (a DynamoDB client) writes TransactWriteItems' items into the request body with `json`
+    alone, bytes in base64: for the items this adapter builds (strings, numbers as strings, booleans,
+    bytes, maps and lists of them) that is the body botocore's serializer writes. botocore still builds
+    the request around the first item alone (the lease's check): it validates it if the client
+    validates, resolves the endpoint from its table (every item of a transaction names the same one),
+    and adds the idempotency token and the headers."""
     service = client.meta.service_model.service_id.hyphenize()
 
     def set_items_aside(params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:  # the new params
         context["numberwatch_transact_items"] = params["TransactItems"]
-        return {**params, "TransactItems": []}
+        return {**params, "TransactItems": params["TransactItems"][:1]}
 
     def put_items_back(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         body = json.loads(params["body"])
@@ -150,7 +149,7 @@ def write_transactions_leanly(client: Client) -> Client:
 
 
 def _base64(value: object) -> str:
-    if isinstance(value, bytes):
+    if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(value).decode()
     raise TypeError(f"{type(value).__name__} is not an attribute value this adapter writes")
 
