@@ -54,6 +54,11 @@ def organization_step(request: OrganizationRequest, context: LambdaContext) -> d
         logger.info("Account scanned", extra={"outcome": scan.outcome.model_dump(mode="json")})
         return scan.outcome.model_dump(mode="json")
     result = organization.send_digest(request, RunContext(run_id=request.org_run_id, remaining_ms=remaining_ms))
-    record_organization_run(len(request.outcomes), sum(1 for o in request.outcomes if not o.observed))
+    chat_failed = result["chat_messages_failed"]
+    record_organization_run(
+        len(request.outcomes),
+        sum(1 for o in request.outcomes if not o.observed),
+        len(chat_failed) if isinstance(chat_failed, list) else 0,
+    )
     logger.info("Organization run finished", extra={"summary": result})
     return result

@@ -69,6 +69,7 @@ def test_organization_of_three_accounts_in_two_regions_one_digest_names_the_chan
     assert [m["body"]["event_type"] for m in first_people] == ["ORGANIZATION_DIGEST"]
     assert "BASELINES RECORDED (2)" in digest_text(stack, deployment.topic_arn)
     deployment.received(deployment.machines_queue)
+    deployment.received(deployment.chat_queue)
     stack.clear_requests()
 
     # When one account claims a number in its second Region overnight, and the next run comes
@@ -88,6 +89,11 @@ def test_organization_of_three_accounts_in_two_regions_one_digest_names_the_chan
     text = digest_text(stack, deployment.topic_arn)
     assert f"CLAIMED (1)\n  {changed}  {claimed}" in text
     assert f"ACCOUNTS NOT OBSERVED (1): nothing of theirs is reported released\n  {roleless}: not read" in text
+    # And the chat channel one copy of it, in the organization's own thread (none of the accounts' scans)
+    chats = [message["body"] for message in deployment.received(deployment.chat_queue)]
+    assert [(c["metadata"]["eventType"], c["metadata"]["threadId"]) for c in chats] == [
+        ("ORGANIZATION_DIGEST", "connect-number-watch-organization")
+    ]
     machines = deployment.received(deployment.machines_queue)
     # And machines get the account's own event, with its account and Region
     changes = [m for m in machines if m["body"]["event_type"] == "NUMBER_CHANGE"]

@@ -29,6 +29,7 @@ from numberwatch.run import RunContext
 from numberwatch.service import ScanService
 from numberwatch.settings import Settings
 from tests.unit.fakes import FakePublisher, FakeStore
+from tests.unit.test_chat import FakeChat
 from tests.unit.test_scan_service import ENVIRONMENT
 
 RUN = "5d3074b8-b18a-4cd3-8126-d38647c4f7a5"
@@ -141,7 +142,9 @@ class RefusingRoles:
         raise AccountUnavailable(f"AssumeRole arn:aws:iam::{account}:role/ConnectNumberWatchRead: AccessDenied")
 
 
-def organization_service(store: FakeStore, publisher: FakePublisher) -> OrganizationService:
+def organization_service(
+    store: FakeStore, publisher: FakePublisher, chat: FakeChat | None = None
+) -> OrganizationService:
     def no_scan(credentials: MemberCredentials) -> ScanService:
         raise AssertionError(f"{credentials.account} was scanned")
 
@@ -152,6 +155,7 @@ def organization_service(store: FakeStore, publisher: FakePublisher) -> Organiza
         lambda: Directory([]),
         RefusingRoles(),  # type: ignore[arg-type]
         no_scan,
+        chat,
     )
 
 
@@ -179,12 +183,25 @@ def digest_request(**outcome: Any) -> OrganizationDigestRequest:
 
 
 def test_organization_digest_step_sends_one_digest_and_one_record_however_often_it_runs() -> None:
-    store, publisher = FakeStore(), FakePublisher()
-    service = organization_service(store, publisher)
+    store, publisher, chat = FakeStore(), FakePublisher(), FakeChat()
+    service = organization_service(store, publisher, chat)
     first = service.send_digest(digest_request(), context())
     again = service.send_digest(digest_request(), context())
     assert [m.event_type for m in publisher.published] == [EventType.ORGANIZATION_DIGEST]
+    # And one chat copy of it, in the organization's own thread
+    assert [c["metadata"]["eventType"] for c in chat.sent] == ["ORGANIZATION_DIGEST"]
+    assert chat.sent[0]["metadata"]["threadId"] == f"connect-number-watch-{ORGANIZATION}"
+    assert (first["chat_messages_sent"], again["chat_messages_sent"]) == (1, 0)
     assert first["digest"] == again["digest"] == f"organization-digest-{RUN}"
     assert list(store.runs) == [(ORGANIZATION, RUN)]
     assert store.runs[(ORGANIZATION, RUN)].status is RunStatus.PARTIAL
     assert ORGANIZATION not in store.lease
+
+
+def test_organization_a_chat_that_fails_loses_no_digest_and_is_counted() -> None:
+    # Given a chat topic that refuses
+    store, publisher, chat = FakeStore(), FakePublisher(), FakeChat(down=True)
+    # When the digest step runs, then the digest went out and the chat copy's failure is named
+    result = organization_service(store, publisher, chat).send_digest(digest_request(), context())
+    assert [m.event_type for m in publisher.published] == [EventType.ORGANIZATION_DIGEST]
+    assert result["chat_messages_failed"] == [result["digest"]] and result["messages_pending"] == 0

@@ -531,7 +531,7 @@ def test_the_dashboard_shows_every_metric_the_scan_emits() -> None:
     shown = {metric[1] for widget in document["widgets"] for metric in widget["properties"]["metrics"]}
     metrics.clear_metrics()
     record_run(RunSummary(run_id="r", status=RunStatus.COMPLETED, alert_subscription="MISSING"))
-    record_organization_run(accounts_scanned=3, accounts_not_observed=1)
+    record_organization_run(accounts_scanned=3, accounts_not_observed=1, chat_messages_failed=0)
     emitted = set(metrics.metric_set)
     metrics.clear_metrics()
     assert {"AlertSubscriptionMissing", "MessagesSetAside", "AccountsNotObserved", "ChatMessagesFailed"} <= emitted

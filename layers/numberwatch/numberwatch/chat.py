@@ -49,13 +49,22 @@ _INERT = str.maketrans(
         "#": "\uff03",  # fullwidth number sign
     }
 )
-CHAT_EVENT_TYPES = (EventType.DIGEST, EventType.BASELINE, EventType.SUSPECTED_MASS_RELEASE)
+CHAT_EVENT_TYPES = (
+    EventType.DIGEST,
+    EventType.BASELINE,
+    EventType.SUSPECTED_MASS_RELEASE,
+    EventType.ORGANIZATION_DIGEST,
+)
 NEXT_STEPS = {
     EventType.DIGEST: [
         "Who made a change: numberwatch history NUMBER",
         "Numbers no flow answers: numberwatch unrouted",
     ],
     EventType.BASELINE: ["The numbers recorded: numberwatch inventory"],
+    EventType.ORGANIZATION_DIGEST: [
+        "An account not observed: its member role, or its scan's log (the account's own run record)",
+        "Who made a change: numberwatch history NUMBER, with the account's credentials",
+    ],
     EventType.SUSPECTED_MASS_RELEASE: [
         "If this is an API or permission problem, fix it before the next run: nothing is reported then",
         "Releases held, runs and messages: numberwatch status",

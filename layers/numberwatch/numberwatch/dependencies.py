@@ -168,4 +168,6 @@ def build_organization_service(settings: Settings, remaining_ms: Callable[[], in
         directory=clients.organizations,
         members=MemberRoles(clients.sts, settings.member_role_name, settings.member_external_id, settings.aws_region),
         scan_service_for=lambda member: build_scan_service(settings, remaining_ms, member=member),
+        # The organization digest's chat copy; the member accounts' scans send none (the digest names them).
+        chat=SnsChat(clients.sns, settings.chat_topic_arn) if settings.chat_topic_arn else None,
     )

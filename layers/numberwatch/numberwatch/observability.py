@@ -58,8 +58,9 @@ def record_run(summary: RunSummary) -> None:
     metrics.add_metric(name="SuccessfulRun", unit=count, value=1)
 
 
-def record_organization_run(accounts_scanned: int, accounts_not_observed: int) -> None:
+def record_organization_run(accounts_scanned: int, accounts_not_observed: int, chat_messages_failed: int) -> None:
     """The organization run's own figures (each account's scan records its own run): an account whose
     role is missing or whose scan failed has no run of its own to tell operators."""
     metrics.add_metric(name="AccountsScanned", unit=MetricUnit.Count, value=accounts_scanned)
     metrics.add_metric(name="AccountsNotObserved", unit=MetricUnit.Count, value=accounts_not_observed)
+    metrics.add_metric(name="ChatMessagesFailed", unit=MetricUnit.Count, value=chat_messages_failed)

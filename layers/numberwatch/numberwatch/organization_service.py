@@ -28,9 +28,10 @@ from .organization import (
     organization_summary,
     plan_accounts,
 )
+from .phases.chat import ChatOutcome, copy_to_chat
 from .phases.publish import OutboxPublisher
 from .phases.write import Writer
-from .ports import Mutation, Publisher, PutRun, RunRecord, Store
+from .ports import Chat, Mutation, Publisher, PutRun, RunRecord, Store
 from .run import Deadline, RunContext, iso, no_checkpoint
 from .service import ScanService
 from .settings import Settings
@@ -55,8 +56,10 @@ class OrganizationService:
         directory: Callable[[], AccountDirectory],
         members: MemberRoles,
         scan_service_for: Callable[[MemberCredentials], ScanService],
+        chat: Chat | None = None,
     ) -> None:
         self.settings = settings
+        self.chat = chat
         self.store = store
         self.publisher = publisher
         self.directory = directory
@@ -123,6 +126,8 @@ class OrganizationService:
         writer.write(mutations)
         outbox.publish(writer.written)
         outbox.publish_leftovers()
+        # The chat copy of the digest SNS took now (a retry that finds it sent sends no second one).
+        chatted = copy_to_chat(self.chat, outbox.delivered) if self.chat is not None else ChatOutcome()
         self.store.release_lease(ORGANIZATION, run_id)
         return {
             **summary,
@@ -130,4 +135,6 @@ class OrganizationService:
             "digest": digest.message_id if digest is not None else None,
             "messages_published": len(outbox.sent),
             "messages_pending": outbox.pending,
+            "chat_messages_sent": chatted.sent,
+            "chat_messages_failed": chatted.failed,
         }
