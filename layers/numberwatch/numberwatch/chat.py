@@ -62,8 +62,8 @@ NEXT_STEPS = {
     ],
     EventType.BASELINE: ["The numbers recorded: numberwatch inventory"],
     EventType.ORGANIZATION_DIGEST: [
-        "An account not observed: its member role, or its scan's log (the account's own run record)",
-        "Who made a change: numberwatch history NUMBER, with the account's credentials",
+        "An account not observed: check its member role (member-role.yaml), then its scan's log",
+        "Who made a change: numberwatch history NUMBER",
     ],
     EventType.SUSPECTED_MASS_RELEASE: [
         "If this is an API or permission problem, fix it before the next run: nothing is reported then",
