@@ -76,14 +76,17 @@ def write_every_kind_of_item(client: Any) -> None:
     store.write(ACCOUNT, "run-1", every_kind_of_mutation())
 
 
-def sent_by(client: Any) -> list[dict[str, Any]]:
-    """Every request `client` sends, answered 200 with `{}` before it leaves (no network)."""
+def sent_by(client: Any, *answers: tuple[int, bytes]) -> list[dict[str, Any]]:
+    """Every request `client` sends, answered before it leaves (no network): the nth with the nth of
+    `answers`, the last one repeated (by default 200 with `{}`)."""
     sent: list[dict[str, Any]] = []
+    answers = answers or ((200, b"{}"),)
 
     def answer(request: Any, **_: Any) -> AWSResponse:
+        status, body = answers[min(len(sent), len(answers) - 1)]
         sent.append({"url": request.url, "headers": dict(request.headers), "body": request.body})
-        raw = urllib3.HTTPResponse(body=io.BytesIO(b"{}"), status=200, headers={}, preload_content=False)
-        return AWSResponse(request.url, 200, HTTPHeaders.from_dict({"x-amzn-RequestId": "r"}), raw)
+        raw = urllib3.HTTPResponse(body=io.BytesIO(body), status=status, headers={}, preload_content=False)
+        return AWSResponse(request.url, status, HTTPHeaders.from_dict({"x-amzn-RequestId": "r"}), raw)
 
     client.meta.events.register("before-send.dynamodb", answer)
     return sent
@@ -142,17 +145,10 @@ def test_a_retried_transaction_sends_the_same_body_and_token_again(monkeypatch: 
     # Given a lean client whose first answer is a throttle (and a retry that does not wait for it)
     monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda seconds: None)
     lean = write_transactions_leanly(dynamodb(attempts=2))
-    bodies: list[bytes] = []
-
-    def answer(request: Any, **_: Any) -> AWSResponse:
-        bodies.append(request.body)
-        status, body = (400, b'{"__type": "ThrottlingException"}') if len(bodies) == 1 else (200, b"{}")
-        raw = urllib3.HTTPResponse(body=io.BytesIO(body), status=status, headers={}, preload_content=False)
-        return AWSResponse(request.url, status, HTTPHeaders.from_dict({"x-amzn-RequestId": "r"}), raw)
-
-    lean.meta.events.register("before-send.dynamodb", answer)
+    sent = sent_by(lean, (400, b'{"__type": "ThrottlingException"}'), (200, b"{}"))
     # When it writes a transaction, then it sent it twice, the same, with all its items
     write_every_kind_of_item(lean)
+    bodies = [request["body"] for request in sent]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
     assert len(json.loads(bodies[0])["TransactItems"]) == ITEMS
 
