@@ -21,9 +21,8 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..models import Arn, MalformedSummary, PhoneNumber, Target, TargetKind
@@ -37,11 +36,11 @@ from ..ports import (
     RoutingUnavailable,
     TargetUnavailable,
 )
+from . import Client
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
 
-Client = TypeVar("Client", bound=BaseClient)
 PAGE_SIZE = 1000
 CATALOGUE_PAGE_SIZE = 10
 # TDG statuses in which the group can hold numbers and be listed. CREATION_IN_PROGRESS and

@@ -34,9 +34,8 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from ..events import OutboxMessage
@@ -58,12 +57,12 @@ from ..ports import (
     ScopeRecord,
     StoredMessage,
 )
+from . import Client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Item = dict[str, Any]
-Client = TypeVar("Client", bound=BaseClient)
 
 LEGACY_BUCKET_INDEX = "ByTargetBucket"
 UNSENT_INDEX = "Unsent"
