@@ -53,12 +53,10 @@ def organization_step(request: OrganizationRequest, context: LambdaContext) -> d
             record_run(scan.summary)
         logger.info("Account scanned", extra={"outcome": scan.outcome.model_dump(mode="json")})
         return scan.outcome.model_dump(mode="json")
-    result = organization.send_digest(request, RunContext(run_id=request.org_run_id, remaining_ms=remaining_ms))
-    chat_failed = result["chat_messages_failed"]
+    step = organization.send_digest(request, RunContext(run_id=request.org_run_id, remaining_ms=remaining_ms))
     record_organization_run(
-        len(request.outcomes),
-        sum(1 for o in request.outcomes if not o.observed),
-        len(chat_failed) if isinstance(chat_failed, list) else 0,
+        len(request.outcomes), sum(1 for o in request.outcomes if not o.observed), len(step.chat.failed)
     )
+    result = step.as_json()
     logger.info("Organization run finished", extra={"summary": result})
     return result

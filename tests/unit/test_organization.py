@@ -191,8 +191,8 @@ def test_organization_digest_step_sends_one_digest_and_one_record_however_often_
     # And one chat copy of it, in the organization's own thread
     assert [c["metadata"]["eventType"] for c in chat.sent] == ["ORGANIZATION_DIGEST"]
     assert chat.sent[0]["metadata"]["threadId"] == f"connect-number-watch-{ORGANIZATION}"
-    assert (first["chat_messages_sent"], again["chat_messages_sent"]) == (1, 0)
-    assert first["digest"] == again["digest"] == f"organization-digest-{RUN}"
+    assert (first.chat.sent, again.chat.sent) == (1, 0)
+    assert first.digest == again.digest == f"organization-digest-{RUN}"
     assert list(store.runs) == [(ORGANIZATION, RUN)]
     assert store.runs[(ORGANIZATION, RUN)].status is RunStatus.PARTIAL
     assert ORGANIZATION not in store.lease
@@ -204,4 +204,6 @@ def test_organization_a_chat_that_fails_loses_no_digest_and_is_counted() -> None
     # When the digest step runs, then the digest went out and the chat copy's failure is named
     result = organization_service(store, publisher, chat).send_digest(digest_request(), context())
     assert [m.event_type for m in publisher.published] == [EventType.ORGANIZATION_DIGEST]
-    assert result["chat_messages_failed"] == [result["digest"]] and result["messages_pending"] == 0
+    assert result.chat.failed == [result.digest] and result.messages_pending == 0
+    # And the step's output names it for the state machine
+    assert result.as_json()["chat_messages_failed"] == [result.digest]

@@ -47,6 +47,30 @@ class AccountScan:
     summary: RunSummary | None  # None: the account was not read
 
 
+@dataclass(frozen=True)
+class DigestStep:
+    """What the digest step did: the organization's run record, and what it sent."""
+
+    record: dict[str, object]
+    status: RunStatus
+    digest: str | None  # the digest's message id; None: nothing changed and no account went unread
+    messages_published: int
+    messages_pending: int
+    chat: ChatOutcome
+
+    def as_json(self) -> dict[str, object]:
+        """The step's result, as the state machine's output carries it."""
+        return {
+            **self.record,
+            "status": self.status.value,
+            "digest": self.digest,
+            "messages_published": self.messages_published,
+            "messages_pending": self.messages_pending,
+            "chat_messages_sent": self.chat.sent,
+            "chat_messages_failed": self.chat.failed,
+        }
+
+
 class OrganizationService:
     def __init__(
         self,
@@ -92,7 +116,7 @@ class OrganizationService:
         summary = self.scan_service_for(credentials).run(ScanRequest(source="schedule"), item)
         return AccountScan(AccountOutcome.from_summary(request.account, summary), summary)
 
-    def send_digest(self, request: OrganizationDigestRequest, context: RunContext) -> dict[str, object]:
+    def send_digest(self, request: OrganizationDigestRequest, context: RunContext) -> DigestStep:
         """One digest and one run record for the organization run, in one transaction under its lease."""
         settings, run_id = self.settings, request.org_run_id
         now = context.now()
@@ -129,12 +153,11 @@ class OrganizationService:
         # The chat copy of the digest SNS took now (a retry that finds it sent sends no second one).
         chatted = copy_to_chat(self.chat, outbox.delivered) if self.chat is not None else ChatOutcome()
         self.store.release_lease(ORGANIZATION, run_id)
-        return {
-            **summary,
-            "status": status.value,
-            "digest": digest.message_id if digest is not None else None,
-            "messages_published": len(outbox.sent),
-            "messages_pending": outbox.pending,
-            "chat_messages_sent": chatted.sent,
-            "chat_messages_failed": chatted.failed,
-        }
+        return DigestStep(
+            record=summary,
+            status=status,
+            digest=digest.message_id if digest is not None else None,
+            messages_published=len(outbox.sent),
+            messages_pending=outbox.pending,
+            chat=chatted,
+        )
