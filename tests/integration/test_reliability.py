@@ -174,6 +174,33 @@ def test_under_the_default_quota_and_injected_throttling_every_target_is_observe
     assert sum(op["throttled"] for op in log.values()) == 0  # our own pace never met the quota
 
 
+@pytest.mark.slow
+def test_under_connects_default_quota_two_regions_read_in_parallel_are_never_throttled(
+    stack: StackControl, estate: Estate, deployment: Deployment
+) -> None:
+    # Given eight instances with a number each in each of two Regions, and Connect's default quota on:
+    # 2 requests a second with a burst of 5, per account, Region and API (unpaced, the eight
+    # ListTrafficDistributionGroups of a Region at once would be throttled)
+    for region in (HOME, WEST):
+        for index in range(8):
+            estate.claim(estate.instance(f"pace-{region}-{index}", region)["Arn"], 1)
+    stack.set_quotas(enabled=True, rate=2, burst=5, unlimited_access_keys=[])
+    stack.clear_requests()
+    # When the scan runs at its default pace (1 a second, burst 2, per Region and API), the Regions in
+    # parallel and each Region's instances several at a time, with no retry to absorb a throttle (one
+    # would leave its target unobserved)
+    summary = scan(deployment, CONNECT_REQUESTS_PER_SECOND="1", CONNECT_BURST="2", CONNECT_MAX_ATTEMPTS="1")
+    # Then every target of both Regions is observed and Connect throttled nothing
+    assert summary["targets_unobserved"] == [] and summary["numbers_observed"] == 16
+    log = stack.requests(entries=True)
+    assert sum(op["throttled"] for op in log["operations"].values()) == 0
+    # And each Region's listings went out alongside the other Region's, not after them
+    listings = [e["region"] for e in log["entries"] if e["operation"] == "ListPhoneNumbersV2"]
+    assert Counter(listings) == {HOME: 8, WEST: 8}
+    last_of = {region: len(listings) - 1 - listings[::-1].index(region) for region in (HOME, WEST)}
+    assert listings.index(WEST) < last_of[HOME] and listings.index(HOME) < last_of[WEST]
+
+
 # ------------------------------------------------------------------ crashes and retries
 KILL_POINTS = ["after_diff", "between_transactions", "after_snapshot_write", "published_batch", "after_publish"]
 
