@@ -53,7 +53,7 @@ class DigestStep:
 
     record: dict[str, object]
     status: RunStatus
-    digest: str | None  # the digest's message id; None: nothing changed and no account went unread
+    digest: str | None  # the digest's message id; None: no account had anything to tell
     messages_published: int
     messages_pending: int
     chat: ChatOutcome
