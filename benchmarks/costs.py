@@ -54,14 +54,20 @@ class Deployment:
     memory_mb: int
 
     @classmethod
-    def from_template(cls, template: dict[str, Any], alert_email: bool = True) -> Deployment:
+    def from_template(
+        cls, template: dict[str, Any], alert_email: bool = True, organization: bool = False
+    ) -> Deployment:
+        """The template's defaults, deployed with or without an alert email, in one account or over an
+        organization: a resource under a condition the deployment does not meet is not created."""
         resources = template["Resources"]
         parameters = template["Parameters"]
+        unmet = {"HasAlertEmail"} if not alert_email else set()
+        unmet |= {"IsOrganization"} if not organization else set()
 
         def of_type(kind: str) -> list[dict[str, Any]]:
-            return [r for r in resources.values() if r["Type"] == kind]
+            return [r for r in resources.values() if r["Type"] == kind and r.get("Condition") not in unmet]
 
-        alarms = [r for r in of_type("AWS::CloudWatch::Alarm") if alert_email or r.get("Condition") != "HasAlertEmail"]
+        alarms = of_type("AWS::CloudWatch::Alarm")
         return cls(
             alarms=len(alarms),
             dashboards=len(of_type("AWS::CloudWatch::Dashboard")),

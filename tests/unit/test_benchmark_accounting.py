@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.calls import DynamoDBCounts, item_size
+from benchmarks.costs import Deployment
 from benchmarks.run import paced_bound
+from localaws.template import template
 
 
 def number_item(pk: str, **extra: Any) -> dict[str, Any]:
@@ -58,3 +60,17 @@ def test_the_paced_bound_lets_the_burst_go_at_once_then_one_request_a_second_per
     # Another API, or another Region, has a bucket of its own: its calls wait for nothing
     others = [{"region": "us-west-2", "operation": "ListPhoneNumbersV2"}, {"region": "us-east-1", "operation": "X"}]
     assert paced_bound(listing + others, rate=1.0, burst=2) == 3.0
+
+
+def test_the_bill_counts_only_the_alarms_a_deployment_creates() -> None:
+    # Given the template, whose subscription alarm needs an alert email and whose accounts alarm needs
+    # organization mode
+    alarms = [r for r in template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    conditional = {r.get("Condition") for r in alarms} - {None}
+    assert conditional == {"HasAlertEmail", "IsOrganization"}
+    # When it is priced for one account, with and without an alert email, and for an organization
+    alone = Deployment.from_template(template(), alert_email=False)
+    emailed = Deployment.from_template(template(), alert_email=True)
+    organization = Deployment.from_template(template(), alert_email=True, organization=True)
+    # Then each counts the alarms it deploys, and no more
+    assert (alone.alarms, emailed.alarms, organization.alarms) == (len(alarms) - 2, len(alarms) - 1, len(alarms))
