@@ -154,11 +154,13 @@ bench-no-details: $(INSTALLED)
 	$(BIN)/pip install --quiet --require-hashes -r benchmarks/requirements.lock
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run --no-details --sizes 1000,10000
 
-## CPU of one ListPhoneNumbersV2 page of 1,000 summaries: botocore's parse against ours (seconds, figures only).
+## CPU of one ListPhoneNumbersV2 page of 1,000 summaries: botocore's parse against ours, three runs (seconds;
+## the figures are kept in benchmarks/results/listing-parse.json).
 bench-parse: $(INSTALLED)
 	PYTHONPATH=layers/numberwatch:. $(BIN)/python -m benchmarks.listing_parse
 
-## CPU of one TransactWriteItems of 99 numbers: botocore's serializer against ours (seconds, figures only).
+## CPU of one TransactWriteItems of 99 numbers: botocore's serializer against ours, three runs (about a minute;
+## the figures are kept in benchmarks/results/transaction-write.json).
 bench-write: $(INSTALLED)
 	PYTHONPATH=layers/numberwatch:. $(BIN)/python -m benchmarks.transaction_write
 

@@ -1,8 +1,8 @@
 """CPU of one ListPhoneNumbersV2 page of 1,000 summaries through a boto3 client, botocore's own parse
 against `parse_listings_leanly` (figures only; the HTTP answer is handed to the client in memory, so
-only the SDK's work and ours is timed).
+only the SDK's work and ours is timed). Each run's figures are kept in benchmarks/results/listing-parse.json.
 
-    PYTHONPATH=layers/numberwatch:. python -m benchmarks.listing_parse [--pages 200]
+    PYTHONPATH=layers/numberwatch:. python -m benchmarks.listing_parse [--pages 200] [--runs 3]
 """
 
 from __future__ import annotations
@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,6 +23,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from numberwatch.adapters.connect import PAGE_SIZE, parse_listings_leanly
 
+RESULTS = Path(__file__).parent / "results"
 ACCOUNT_ARN = "arn:aws:connect:us-east-1:123456789012"
 
 
@@ -73,13 +77,32 @@ def cpu_ms_per_page(lean: bool, pages: int) -> float:
     return cpu_ms_per_call(lambda: connect.list_phone_numbers_v2(TargetArn="t"), pages)
 
 
+def save(name: str, per: str, runs: list[tuple[float, float]]) -> None:
+    """This invocation's runs, kept in benchmarks/results/<name>.json for the README to cite."""
+    figures = {
+        "measured_on": {
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared",
+            "python": platform.python_version(),
+        },
+        "cpu_ms_per": per,
+        "runs": [{"botocore": round(plain, 2), "lean": round(lean, 2)} for plain, lean in runs],
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    plain, lean = cpu_ms_per_page(False, args.pages), cpu_ms_per_page(True, args.pages)
-    print(f"CPU per page of {PAGE_SIZE:,} summaries: botocore's parse {plain:.2f} ms, lean {lean:.2f} ms")
-    print(f"at 100,000 numbers (100 pages): {plain / 10:.2f} s against {lean / 10:.2f} s a night")
+    runs = []
+    for _ in range(args.runs):
+        plain, lean = cpu_ms_per_page(False, args.pages), cpu_ms_per_page(True, args.pages)
+        print(f"CPU per page of {PAGE_SIZE:,} summaries: botocore's parse {plain:.2f} ms, lean {lean:.2f} ms")
+        print(f"at 100,000 numbers (100 pages): {plain / 10:.2f} s against {lean / 10:.2f} s a night")
+        runs.append((plain, lean))
+    save("listing-parse", f"page of {PAGE_SIZE:,} summaries", runs)
     return 0
 
 

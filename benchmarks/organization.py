@@ -223,13 +223,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"## One account, {len(REGIONS)} Regions x {NUMBERS_PER_REGION:,} numbers "
         "(Connect's quota enforced, our pace 1/s)",
         "",
-        "| night | Regions one after the other (before) s | Regions in parallel (after) s | Connect calls |",
+        "| night | Regions one after the other (before) s | Regions in parallel (after) s"
+        " | Connect calls before / after |",
         "|---|---:|---:|---:|",
     ]
     for night in ("baseline", "quiet"):
+        before, after = one["before"][night], one["after"][night]
         lines.append(
-            f"| {night} | {one['before'][night]['wall_seconds']:.1f} | {one['after'][night]['wall_seconds']:.1f} | "
-            f"{one['after'][night]['connect_calls']} |"
+            f"| {night} | {before['wall_seconds']:.1f} | {after['wall_seconds']:.1f} | "
+            f"{before['connect_calls']} / {after['connect_calls']} |"
         )
     small = report["small_organization"]
     lines += [

@@ -1,9 +1,9 @@
 """CPU of one TransactWriteItems of 99 numbers and the lease's check (a baseline writes one a hundred
 numbers) through a boto3 client, botocore's serializer against `write_transactions_leanly` (figures only;
 the answer is handed to the client in memory, so only the SDK's work and ours is timed: request signing
-included, the HTTP connection not).
+included, the HTTP connection not). Each run's figures are kept in benchmarks/results/transaction-write.json.
 
-    PYTHONPATH=layers/numberwatch:. python -m benchmarks.transaction_write [--transactions 300]
+    PYTHONPATH=layers/numberwatch:. python -m benchmarks.transaction_write [--transactions 300] [--runs 3]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from benchmarks.listing_parse import answered_in_memory, cpu_ms_per_call
+from benchmarks.listing_parse import answered_in_memory, cpu_ms_per_call, save
 from numberwatch.adapters.dynamodb import DynamoSnapshotStore, write_transactions_leanly
 from numberwatch.models import PhoneNumber, SnapshotNumber
 from numberwatch.ports import Mutation, PutNumber
@@ -48,13 +48,24 @@ def cpu_ms_per_transaction(lean: bool, transactions: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--transactions", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    plain, lean = cpu_ms_per_transaction(False, args.transactions), cpu_ms_per_transaction(True, args.transactions)
     per_transaction = DynamoSnapshotStore.max_items_per_write
     baseline = math.ceil(100_000 / per_transaction)
-    print(f"CPU per transaction of {per_transaction} numbers: botocore's serializer {plain:.2f} ms, lean {lean:.2f} ms")
-    print(f"a baseline of 100,000 numbers ({baseline:,} transactions): {plain * baseline / 1000:.2f} s against"
-          f" {lean * baseline / 1000:.2f} s")  # fmt: skip
+    runs = []
+    for _ in range(args.runs):
+        plain = cpu_ms_per_transaction(False, args.transactions)
+        lean = cpu_ms_per_transaction(True, args.transactions)
+        print(
+            f"CPU per transaction of {per_transaction} numbers: botocore's serializer {plain:.2f} ms,"
+            f" lean {lean:.2f} ms"
+        )
+        print(
+            f"100,000 numbers written ({baseline:,} transactions of {per_transaction}; a baseline writes its"
+            f" bucket and target items too): {plain * baseline / 1000:.2f} s against {lean * baseline / 1000:.2f} s"
+        )
+        runs.append((plain, lean))
+    save("transaction-write", f"transaction of {per_transaction} numbers", runs)
     return 0
 
 
