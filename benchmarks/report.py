@@ -274,6 +274,18 @@ def million_lines(million: dict[str, Any]) -> list[str]:
     return lines
 
 
+def reference_loop_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """How fast the machine ran Python during the run (runs before the reference loop have no figure)."""
+    times = [r["ours"]["reference_loop_ms"] for r in rows if "reference_loop_ms" in r["ours"]]
+    if not times:
+        return []
+    return [
+        f"Before each night the handler's process timed a fixed pure-Python loop (`reference_loop_ms`):"
+        f" {min(times):.0f} to {max(times):.0f} ms in this run. Compare the CPU seconds of two runs after"
+        " scaling them by it."
+    ]
+
+
 def markdown(
     report: dict[str, Any], million: dict[str, Any] | None, no_details: dict[str, Any] | None = None
 ) -> tuple[str, dict[str, Any]]:
@@ -290,7 +302,9 @@ def markdown(
         f" {pace['describe_budget']:g} a night; Lambda memory {measured['memory_mb']} MB;"
         f" unit prices of {PRICES_DATE}.",
         "CPU is the handler process's user + system time for the invocation, less the benchmark's own counting;"
-        " peak RSS includes the cold start. Wall times on a shared machine are noisy; CPU, RSS and calls are not.",
+        " peak RSS includes the cold start. Calls, items and RSS repeat from run to run; wall and CPU times vary"
+        " with the load of this shared machine.",
+        *reference_loop_lines(report["rows"]),
         "",
         *main_table(report),
         "",

@@ -7,6 +7,7 @@ from typing import Any
 
 from benchmarks.calls import DynamoDBCounts, item_size
 from benchmarks.costs import Deployment
+from benchmarks.report import reference_loop_lines
 from benchmarks.run import paced_bound
 from localaws.template import template
 
@@ -74,3 +75,13 @@ def test_the_bill_counts_only_the_alarms_a_deployment_creates() -> None:
     organization = Deployment.from_template(template(), alert_email=True, organization=True)
     # Then each counts the alarms it deploys, and no more
     assert (alone.alarms, emailed.alarms, organization.alarms) == (len(alarms) - 2, len(alarms) - 1, len(alarms))
+
+
+def test_the_report_gives_the_range_of_the_reference_loop_and_nothing_for_runs_without_it() -> None:
+    # Given the rows of a run whose nights timed the reference loop, and of a run from before it
+    timed = [{"ours": {"reference_loop_ms": ms}} for ms in (170.4, 362.0, 240.0)]
+    untimed: list[dict[str, Any]] = [{"ours": {}}]
+    # When the report is written, then it names the range of the first, and says nothing of the second
+    (line,) = reference_loop_lines(timed)
+    assert "170 to 362 ms" in line
+    assert reference_loop_lines(untimed) == []
