@@ -151,7 +151,7 @@ class OrganizationService:
         outbox.publish(writer.written)
         outbox.publish_leftovers()
         # The chat copy of the digest SNS took now (a retry that finds it sent sends no second one).
-        chatted = copy_to_chat(self.chat, outbox.delivered) if self.chat is not None else ChatOutcome()
+        chatted = copy_to_chat(self.chat, outbox.delivered)
         self.store.release_lease(ORGANIZATION, run_id)
         return DigestStep(
             record=summary,

@@ -213,9 +213,8 @@ class ScanService:
         summary.messages_published = len(outbox.sent) - len(outbox.set_aside)
         summary.messages_pending = outbox.pending
         summary.messages_set_aside = outbox.set_aside
-        if self.chat is not None:
-            chatted = copy_to_chat(self.chat, outbox.delivered)
-            summary.chat_messages_sent, summary.chat_messages_failed = chatted.sent, chatted.failed
+        chatted = copy_to_chat(self.chat, outbox.delivered)
+        summary.chat_messages_sent, summary.chat_messages_failed = chatted.sent, chatted.failed
         if run.archive is not None:
             full = not request.targets and summary.status is RunStatus.COMPLETED
             summary.archive = run.archive.finish(self.store, self.store, summary, full, self.checkpoint)

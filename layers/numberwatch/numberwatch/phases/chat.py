@@ -26,8 +26,11 @@ class ChatOutcome:
     failed: list[str] = field(default_factory=list)  # ids of the messages whose chat copy did not go
 
 
-def copy_to_chat(chat: Chat, delivered: Sequence[OutboxMessage]) -> ChatOutcome:
+def copy_to_chat(chat: Chat | None, delivered: Sequence[OutboxMessage]) -> ChatOutcome:
+    """The chat copies of what SNS took; none when the stack has no chat topic."""
     outcome = ChatOutcome()
+    if chat is None:
+        return outcome
     for message in delivered:
         body = chat_message(message)
         if body is None:
