@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from localaws.aws_calls import AWS_CALLS
 from localaws.control import StackControl
 from localaws.lambda_runtime import ACCOUNT, Deployment, cold_start
 from localaws.template import ROOT, resource
+from numberwatch.archive_format import rows_of
 from numberwatch.fingerprint import bucket_of, verified_buckets
 from numberwatch.request import InvalidScanRequest, parse_scan_request
 from tests.support.estate import HOME, WEST, Estate
@@ -181,6 +183,35 @@ def test_a_quiet_night_reads_only_the_verification_slice_writes_nothing_per_numb
     assert numbers_written == []
     assert AWS_CALLS.of("sns") == []
     assert deployment.received(deployment.machines_queue) == []
+
+
+def test_a_night_counts_its_changes_in_its_digest_and_archive_without_reading_its_own_messages_back(
+    estate: Estate, deployment: Deployment
+) -> None:
+    # Given a baseline, then overnight 3 claims, a release and an edit
+    primary = estate.instance("primary")
+    numbers = estate.claim(primary["Arn"], 10)
+    deployment.invoke(SCHEDULED, **FAST)
+    deployment.received(deployment.machines_queue)
+    estate.claim(primary["Arn"], 3)
+    estate.release(numbers[0])
+    estate.describe(numbers[1], "Sales hotline")
+    AWS_CALLS.clear()
+    # When the night runs
+    summary = deployment.invoke(SCHEDULED, **FAST)
+    # Then its digest counts every change, and its archived changes are the events it published
+    machines = deployment.received(deployment.machines_queue)
+    (digest,) = [m["body"] for m in machines if m["body"]["event_type"] == "DIGEST"]
+    assert digest["counts"] == summary["changes"] == {"CLAIMED": 3, "RELEASED": 1, "MOVED": 0, "UPDATED": 1}
+    s3 = boto3.client("s3")
+    listed = s3.list_objects_v2(Bucket=deployment.archive_bucket, Prefix="changes/")["Contents"]
+    (key,) = [item["Key"] for item in listed if summary["run_id"] in item["Key"]]
+    archived = rows_of(s3.get_object(Bucket=deployment.archive_bucket, Key=key)["Body"].read())
+    assert sorted(row["event_id"] for row in archived) == sorted(e["event_id"] for e in number_events(machines))
+    # And it read none of its own messages back: this invocation wrote every one of them
+    own_partition = f"MSG#{ACCOUNT}#{summary['run_id']}"
+    reads = [c for c in AWS_CALLS.of("dynamodb") if c.operation in ("Query", "GetItem", "BatchGetItem")]
+    assert reads and not [c for c in reads if own_partition in json.dumps(c.params)]
 
 
 @pytest.mark.parametrize(("count", "pages"), [(999, 1), (1000, 1), (1001, 2)])

@@ -193,7 +193,7 @@ class ScanService:
             collect = not request.targets
             run.archive = open_archive(self.archive, account, run.run_id, run.started_at, collect)
         expires_at = int((run.started_at + timedelta(days=self.settings.history_retention_days)).timestamp())
-        writer = Writer(self.store, account, run.run_id, expires_at, deadline, self.checkpoint)
+        writer = Writer(self.store, account, run.run_id, expires_at, deadline, self.checkpoint, lease.resumed)
         outbox = OutboxPublisher(self.store, self.publisher, account, deadline, self.checkpoint)
         if lease.resumed:
             logger.info("Resuming this invocation's own run after a retry")
@@ -217,7 +217,8 @@ class ScanService:
         summary.chat_messages_sent, summary.chat_messages_failed = chatted.sent, chatted.failed
         if run.archive is not None:
             full = not request.targets and summary.status is RunStatus.COMPLETED
-            summary.archive = run.archive.finish(self.store, self.store, summary, full, self.checkpoint)
+            messages = writer.run_messages(self.store)
+            summary.archive = run.archive.finish(self.store, self.store, messages, summary, full, self.checkpoint)
             summary.monthly_report = self._report(run, summary.archive)
         if self.settings.alert_email is not None:
             summary.alert_subscription = self.publisher.subscription(self.settings.alert_email).value
@@ -495,10 +496,10 @@ class ScanService:
             full_runs = (scope.full_runs if scope else 0) + 1
             refresh_from = scan.refresh_from.get(region, 0)
             mutations.append(PutScope(ScopeRecord(run.account, region, True, full_runs, refresh_from)))
-        written = self.store.run_messages(run.account, run.run_id)
+        written = writer.run_messages(self.store)
         night = replace(scan.night, unobserved=list(run.unobserved), findings=findings_of(written))
         digest = build_digest(run.account, run.run_id, run.observed_at, changes_of(written), night, run.names)
-        if digest is not None and not self.store.has_message(run.account, digest):
+        if digest is not None and digest.message_id not in {m.message_id for m in written}:
             # A retry of this run after its digest was written must not send it again.
             mutations.append(writer.message(digest))
         summary = run.summary.model_dump(mode="json", exclude={"preview"})

@@ -10,10 +10,11 @@ most the night's DescribePhoneNumber budget of them.
 
 Finished after publishing (`finish`): runs that ran since the head but have no manifest (S3 refused
 them) are archived first, from the run log and the outbox (their changes and summary: their
-inventory is gone); then this run: its objects, its manifest (chained to the previous one), and its
-runs row last, so that a runs row always has its manifest. A run's details are written whenever its
-own evidence is, partial and limited runs included: each row is what Connect answered of one number
-that night, true whatever the run did not see (only the inventory must be whole to be worth keeping).
+inventory is gone); then this run, with the messages it wrote (`Writer.run_messages`): its objects,
+its manifest (chained to the previous one), and its runs row last, so that a runs row always has its
+manifest. A run's details are written whenever its own evidence is, partial and limited runs
+included: each row is what Connect answered of one number that night, true whatever the run did not
+see (only the inventory must be whole to be worth keeping).
 A refusal fails only the archive: the summary says so, `ArchiveFailures` alarms, and the next run
 writes what is missing.
 """
@@ -54,6 +55,7 @@ from ..archive_format import (
     run_date,
     sha256_of,
 )
+from ..events import OutboxMessage
 from ..models import ArchiveOutcome, ArchiveStatus, Arn, EventType, PhoneNumber, RunStatus, RunSummary, Target
 from ..observability import logger
 from ..ports import (
@@ -151,11 +153,13 @@ class ArchiveSession:
         self,
         runs: RunLog,
         outbox: Outbox,
+        messages: Sequence[OutboxMessage],
         summary: RunSummary,
         full: bool,
         checkpoint: Callable[[str], None],
     ) -> ArchiveOutcome:
-        """Write what earlier runs left unarchived, then this run's evidence."""
+        """Write what earlier runs left unarchived (their changes read back from the outbox), then this
+        run's evidence, with `messages`, every message this run wrote (`Writer.run_messages`)."""
         if self.unavailable is not None:
             logger.error("Archive unavailable: no evidence written this run", extra={"reason": self.unavailable})
             return ArchiveOutcome(status=ArchiveStatus.FAILED, note=self.unavailable)
@@ -164,14 +168,15 @@ class ArchiveSession:
         try:
             for record in self._unarchived(runs):
                 row = _run_row(record.run_id, record.started_at, record.status.value, False, LATE, record.summary)
-                writer.write(record.run_id, record.started_at, [], _changes(outbox, self.account, record.run_id), row)
+                stored = [s.message for s in outbox.run_messages(self.account, record.run_id)]
+                writer.write(record.run_id, record.started_at, [], _changes(stored), row)
                 backfilled.append(record.run_id)
             inventory = [buffer.close() for _, buffer in sorted(self.buffers.items())] if full else []
             note = None if full else self._why_no_inventory(summary)
             facts = summary.model_dump(mode="json", include=set(RUN_FACTS))
             row = _run_row(self.run_id, self.started_at, summary.status.value, full, note, facts)
             observations = [*inventory, *self.details()]
-            writer.write(self.run_id, self.started_at, observations, _changes(outbox, self.account, self.run_id), row)
+            writer.write(self.run_id, self.started_at, observations, _changes(messages), row)
         except _ARCHIVE_ERRORS as exc:
             logger.error("The archive refused the evidence; the next run writes the rest", extra={"error": str(exc)})
             return ArchiveOutcome(
@@ -277,11 +282,9 @@ def _first_seen_from(archive: Archive, head: Manifest, notes: list[str]) -> dict
     return first_seen
 
 
-def _changes(outbox: Outbox, account: str, run_id: str) -> list[dict[str, Any]]:
-    """A run's change events, read back consistently from its own partition of the outbox."""
-    bodies = [
-        s.message.body for s in outbox.run_messages(account, run_id) if s.message.event_type is EventType.NUMBER_CHANGE
-    ]
+def _changes(messages: Sequence[OutboxMessage]) -> list[dict[str, Any]]:
+    """A run's change events, by event id."""
+    bodies = [m.body for m in messages if m.event_type is EventType.NUMBER_CHANGE]
     return sorted(bodies, key=lambda body: str(body["event_id"]))
 
 

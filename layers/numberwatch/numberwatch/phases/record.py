@@ -1,7 +1,8 @@
 """Record: what a run tells people about itself and keeps, written after the snapshot.
 
-- The digest is built from every change this run wrote, read back from its own partition of the
-  outbox (consistently, no index), so that a retry's digest also counts what the first attempt wrote.
+- The digest is built from every change this run wrote: from memory, or, when this invocation resumes
+  a run an earlier attempt began, read back from the run's own partition of the outbox (consistently,
+  no index), so that a retry's digest also counts what the first attempt wrote.
 - The baseline summary and the scopes: a scope's baseline completes with the first full run that saw
   all of it; `full_runs` counts full runs, and picks the slice of buckets each run verifies.
 - The run record, last.
@@ -18,18 +19,18 @@ from ..digest import Night, build_digest
 from ..events import OutboxMessage, change_from_event, finding_from_event
 from ..models import Change, EventType, Finding, RunStatus
 from ..observability import logger
-from ..ports import Mutation, Outbox, PutRun, RunLog, RunRecord, StoredMessage
+from ..ports import Mutation, Outbox, PutRun, RunLog, RunRecord
 from ..run import iso
 
 RECENT_RUNS_CHECKED = 10
 
 
-def changes_of(messages: Sequence[StoredMessage]) -> list[Change]:
-    return [change_from_event(s.message.body) for s in messages if s.message.event_type is EventType.NUMBER_CHANGE]
+def changes_of(messages: Sequence[OutboxMessage]) -> list[Change]:
+    return [change_from_event(m.body) for m in messages if m.event_type is EventType.NUMBER_CHANGE]
 
 
-def findings_of(messages: Sequence[StoredMessage]) -> list[Finding]:
-    return [finding_from_event(s.message.body) for s in messages if s.message.event_type is EventType.NUMBER_FINDING]
+def findings_of(messages: Sequence[OutboxMessage]) -> list[Finding]:
+    return [finding_from_event(m.body) for m in messages if m.event_type is EventType.NUMBER_FINDING]
 
 
 @dataclass
@@ -49,13 +50,14 @@ def recover_interrupted_runs(
         if record.status is not RunStatus.RUNNING or record.run_id == this_run:
             continue
         logger.warning("Recovering an interrupted run", extra={"interrupted_run": record.run_id})
-        messages = outbox.run_messages(account, record.run_id)
-        recovered.unsent += [s.message for s in messages if s.unsent]
+        stored = outbox.run_messages(account, record.run_id)
+        recovered.unsent += [s.message for s in stored if s.unsent]
+        messages = [s.message for s in stored]
         recovered.records.append(
             PutRun(RunRecord(account, record.run_id, record.started_at, RunStatus.INTERRUPTED, record.summary))
         )
         night = Night(findings=findings_of(messages))
         digest = build_digest(account, record.run_id, iso(record.started_at), changes_of(messages), night, names)
-        if digest is not None and not any(s.message.message_id == digest.message_id for s in messages):
+        if digest is not None and not any(m.message_id == digest.message_id for m in messages):
             recovered.digests.append(digest)
     return recovered

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..diff import TargetPlan
 from ..events import OutboxMessage
 from ..models import Change, Finding, PhoneNumber, SnapshotNumber
-from ..ports import DeleteTarget, Lease, Mutation, OutOfTime, PutBucket, PutMessage, PutNumber, PutTarget
+from ..ports import DeleteTarget, Lease, Mutation, Outbox, OutOfTime, PutBucket, PutMessage, PutNumber, PutTarget
 from ..run import Deadline
 
 
@@ -30,6 +30,7 @@ class Writer:
     expires_at: int  # history (released numbers, messages) is kept until then
     deadline: Deadline
     checkpoint: Callable[[str], None]
+    resumed: bool = False  # this invocation resumes a run an earlier attempt began (and wrote part of)
     written: list[OutboxMessage] = field(default_factory=list)
     # The Regions' threads write a baseline's pages as they list them: every transaction checks the same
     # lease item, and DynamoDB cancels a transaction on an item another one in flight holds
@@ -44,6 +45,15 @@ class Writer:
         with self._lock:
             self.lease.write(self.account, self.run_id, mutations)
             self.written.extend(m.message for m in mutations if isinstance(m, PutMessage))
+
+    def run_messages(self, outbox: Outbox) -> list[OutboxMessage]:
+        """Every message of this run, in the order of its partition: from memory when this invocation
+        wrote them all, read back consistently from the run's own partition when it resumes a run that
+        an earlier attempt began (so that what that attempt wrote counts too)."""
+        if self.resumed:
+            return [stored.message for stored in outbox.run_messages(self.account, self.run_id)]
+        own = (message for message in self.written if message.run_id == self.run_id)
+        return sorted(own, key=lambda message: f"{message.event_type.value}#{message.message_id}")  # its sort key
 
     def record_silently(self, numbers: Sequence[PhoneNumber]) -> None:
         """A baseline's numbers as they are listed: at version 1, with no message (nothing is reported),
