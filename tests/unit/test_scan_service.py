@@ -300,6 +300,27 @@ def test_a_retried_run_publishes_what_its_first_attempt_wrote_and_counts_it_in_o
     assert estate.store.run_status(ACCOUNT, run_id) is RunStatus.COMPLETED
 
 
+def test_a_run_invoked_again_after_it_released_its_lease_counts_what_it_wrote_and_sends_no_second_digest() -> None:
+    # Given a night with a claim and a release it cannot confirm yet (no DescribePhoneNumber budget)
+    estate = Estate(DESCRIBE_CALLS_PER_RUN="0")
+    a = instance("a")
+    held = numbers(6, a)
+    baseline(estate, (a, held))
+    estate.connect.release(held[0])
+    estate.connect.add(a, number(99, a))
+    run_id = str(uuid.uuid4())
+    first = estate.night(run_id=run_id)
+    assert (first["changes"]["CLAIMED"], first["releases_deferred"]) == (1, 1)
+    (digest,) = [b for b in estate.received() if b["event_type"] == "DIGEST"]
+    assert sum(digest["counts"].values()) == 1
+    # When the same invocation comes again once its lease is released (an event delivered twice, a
+    # redriven state machine): it resumes no lease, and the release it defers is still worth telling
+    again = estate.night(run_id=run_id)
+    # Then it reports nothing twice, and no second digest undercounts the run (it knows the first claim)
+    assert again["status"] == "COMPLETED" and again["releases_deferred"] == 1
+    assert estate.received() == []
+
+
 def test_an_edit_of_an_empty_description_to_none_is_no_change() -> None:
     estate = Estate()
     a = instance("a")

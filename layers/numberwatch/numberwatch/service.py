@@ -193,13 +193,19 @@ class ScanService:
             collect = not request.targets
             run.archive = open_archive(self.archive, account, run.run_id, run.started_at, collect)
         expires_at = int((run.started_at + timedelta(days=self.settings.history_retention_days)).timestamp())
-        writer = Writer(self.store, account, run.run_id, expires_at, deadline, self.checkpoint, lease.resumed)
+        # What earlier attempts of this run id wrote (none, on a first attempt): a Lambda retry resumes the
+        # lease it held, but a retry after the lease was released (a failure after it, a redriven
+        # state machine) does not, and must still count, and not repeat, what they wrote.
+        earlier = self.store.run_messages(account, run.run_id)
+        writer = Writer(
+            self.store, account, run.run_id, expires_at, deadline, self.checkpoint, [s.message for s in earlier]
+        )
         outbox = OutboxPublisher(self.store, self.publisher, account, deadline, self.checkpoint)
         if lease.resumed:
             logger.info("Resuming this invocation's own run after a retry")
-            outbox.publish([s.message for s in self.store.run_messages(account, run.run_id) if s.unsent])
         else:
             writer.write([PutRun(RunRecord(account, run.run_id, run.started_at, RunStatus.RUNNING))])
+        outbox.publish([s.message for s in earlier if s.unsent])
         recovered = recover_interrupted_runs(self.store, self.store, account, run.run_id, run.names)
         if recovered.records:
             writer.write([*recovered.records, *map(writer.message, recovered.digests)])
@@ -217,8 +223,9 @@ class ScanService:
         summary.chat_messages_sent, summary.chat_messages_failed = chatted.sent, chatted.failed
         if run.archive is not None:
             full = not request.targets and summary.status is RunStatus.COMPLETED
-            messages = writer.run_messages(self.store)
-            summary.archive = run.archive.finish(self.store, self.store, messages, summary, full, self.checkpoint)
+            summary.archive = run.archive.finish(
+                self.store, self.store, writer.run_messages(), summary, full, self.checkpoint
+            )
             summary.monthly_report = self._report(run, summary.archive)
         if self.settings.alert_email is not None:
             summary.alert_subscription = self.publisher.subscription(self.settings.alert_email).value
@@ -408,7 +415,7 @@ class ScanService:
 
     def _alert(self, run: _Run, writer: Writer, held: list[HeldRelease]) -> None:
         alert = build_mass_release_alert(run.account, run.run_id, run.observed_at, held, run.names)
-        if not self.store.has_message(run.account, alert):
+        if not writer.has_written(alert):
             writer.write([writer.message(alert)])
 
     def _summarise(
@@ -489,17 +496,17 @@ class ScanService:
                 }
             )
             baseline = build_baseline(run.account, run.run_id, run.observed_at, baselines, counts, run.names)
-            if not self.store.has_message(run.account, baseline):
+            if not writer.has_written(baseline):
                 mutations.append(writer.message(baseline))
         for region in sorted(complete_regions):
             scope = scopes[region]
             full_runs = (scope.full_runs if scope else 0) + 1
             refresh_from = scan.refresh_from.get(region, 0)
             mutations.append(PutScope(ScopeRecord(run.account, region, True, full_runs, refresh_from)))
-        written = writer.run_messages(self.store)
+        written = writer.run_messages()
         night = replace(scan.night, unobserved=list(run.unobserved), findings=findings_of(written))
         digest = build_digest(run.account, run.run_id, run.observed_at, changes_of(written), night, run.names)
-        if digest is not None and digest.message_id not in {m.message_id for m in written}:
+        if digest is not None and not writer.has_written(digest):
             # A retry of this run after its digest was written must not send it again.
             mutations.append(writer.message(digest))
         summary = run.summary.model_dump(mode="json", exclude={"preview"})

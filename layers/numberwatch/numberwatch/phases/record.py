@@ -1,8 +1,9 @@
 """Record: what a run tells people about itself and keeps, written after the snapshot.
 
-- The digest is built from every change this run wrote: from memory, or, when this invocation resumes
-  a run an earlier attempt began, read back from the run's own partition of the outbox (consistently,
-  no index), so that a retry's digest also counts what the first attempt wrote.
+- The digest is built from every change this run wrote (`Writer.run_messages`: what this invocation
+  wrote, and what earlier attempts of the same run id wrote, read once from the run's own partition
+  of the outbox when it began, consistently, no index), so that a retry's digest also counts what
+  the first attempt wrote.
 - The baseline summary and the scopes: a scope's baseline completes with the first full run that saw
   all of it; `full_runs` counts full runs, and picks the slice of buckets each run verifies.
 - The run record, last.

@@ -16,13 +16,17 @@ from dataclasses import dataclass, field
 from ..diff import TargetPlan
 from ..events import OutboxMessage
 from ..models import Change, Finding, PhoneNumber, SnapshotNumber
-from ..ports import DeleteTarget, Lease, Mutation, Outbox, OutOfTime, PutBucket, PutMessage, PutNumber, PutTarget
+from ..ports import DeleteTarget, Lease, Mutation, OutOfTime, PutBucket, PutMessage, PutNumber, PutTarget
 from ..run import Deadline
 
 
 @dataclass
 class Writer:
-    """Writes a run's transactions and remembers every message it wrote, to publish them from memory."""
+    """Writes a run's transactions and remembers every message it wrote, to publish them from memory.
+
+    With `earlier`, what earlier attempts of the same run id wrote to its outbox partition (read once,
+    consistently, under the lease, before this invocation wrote anything), it knows every message of
+    the run without reading the partition again: only runs holding the lease write there."""
 
     lease: Lease
     account: str
@@ -30,7 +34,7 @@ class Writer:
     expires_at: int  # history (released numbers, messages) is kept until then
     deadline: Deadline
     checkpoint: Callable[[str], None]
-    resumed: bool = False  # this invocation resumes a run an earlier attempt began (and wrote part of)
+    earlier: Sequence[OutboxMessage] = ()
     written: list[OutboxMessage] = field(default_factory=list)
     # The Regions' threads write a baseline's pages as they list them: every transaction checks the same
     # lease item, and DynamoDB cancels a transaction on an item another one in flight holds
@@ -46,14 +50,17 @@ class Writer:
             self.lease.write(self.account, self.run_id, mutations)
             self.written.extend(m.message for m in mutations if isinstance(m, PutMessage))
 
-    def run_messages(self, outbox: Outbox) -> list[OutboxMessage]:
-        """Every message of this run, in the order of its partition: from memory when this invocation
-        wrote them all, read back consistently from the run's own partition when it resumes a run that
-        an earlier attempt began (so that what that attempt wrote counts too)."""
-        if self.resumed:
-            return [stored.message for stored in outbox.run_messages(self.account, self.run_id)]
-        own = (message for message in self.written if message.run_id == self.run_id)
-        return sorted(own, key=lambda message: f"{message.event_type.value}#{message.message_id}")  # its sort key
+    def run_messages(self) -> list[OutboxMessage]:
+        """Every message of this run, once each, in the order of its partition: what earlier attempts
+        wrote, and what this invocation wrote since (another run's recovered digest is not this run's)."""
+        by_key = {_partition_key(m): m for m in self.earlier}
+        by_key.update((_partition_key(m), m) for m in self.written if m.run_id == self.run_id)
+        return [by_key[key] for key in sorted(by_key)]
+
+    def has_written(self, message: OutboxMessage) -> bool:
+        """Whether this run (this invocation or an earlier attempt) already wrote `message`."""
+        key = _partition_key(message)
+        return message.run_id == self.run_id and any(_partition_key(m) == key for m in self.run_messages())
 
     def record_silently(self, numbers: Sequence[PhoneNumber]) -> None:
         """A baseline's numbers as they are listed: at version 1, with no message (nothing is reported),
@@ -105,3 +112,8 @@ class Writer:
             used += size
         if chunk:
             yield chunk
+
+
+def _partition_key(message: OutboxMessage) -> str:
+    """Where a message sorts in its run's outbox partition (the table's sort key)."""
+    return f"{message.event_type.value}#{message.message_id}"
