@@ -272,14 +272,19 @@ class Crash(Exception):
     """The kill switch: the run dies here, as a Lambda that timed out would."""
 
 
-def test_a_retried_run_publishes_what_its_first_attempt_wrote_and_counts_it_in_one_digest() -> None:
-    # Given a night with a release and a claim whose run dies once its snapshot is written
-    estate = Estate()
+def a_release_and_a_claim_overnight(estate: Estate) -> None:
+    """A baseline of six numbers on one instance; overnight one of them is released and one claimed."""
     a = instance("a")
     held = numbers(6, a)
     baseline(estate, (a, held))
     estate.connect.release(held[0])
     estate.connect.add(a, number(99, a))
+
+
+def test_a_retried_run_publishes_what_its_first_attempt_wrote_and_counts_it_in_one_digest() -> None:
+    # Given a night with a release and a claim whose run dies once its snapshot is written
+    estate = Estate()
+    a_release_and_a_claim_overnight(estate)
     run_id = str(uuid.uuid4())
 
     def die(step: str) -> None:
@@ -303,11 +308,7 @@ def test_a_retried_run_publishes_what_its_first_attempt_wrote_and_counts_it_in_o
 def test_a_run_invoked_again_after_it_released_its_lease_counts_what_it_wrote_and_sends_no_second_digest() -> None:
     # Given a night with a claim and a release it cannot confirm yet (no DescribePhoneNumber budget)
     estate = Estate(DESCRIBE_CALLS_PER_RUN="0")
-    a = instance("a")
-    held = numbers(6, a)
-    baseline(estate, (a, held))
-    estate.connect.release(held[0])
-    estate.connect.add(a, number(99, a))
+    a_release_and_a_claim_overnight(estate)
     run_id = str(uuid.uuid4())
     first = estate.night(run_id=run_id)
     assert (first["changes"]["CLAIMED"], first["releases_deferred"]) == (1, 1)
