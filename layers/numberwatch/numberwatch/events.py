@@ -59,6 +59,12 @@ class OutboxMessage:
         """The SNS message for MessageStructure=json (sized for batching, then sent: built once)."""
         return envelope(self.body, self.email_text)
 
+    @property
+    def sort_key(self) -> str:
+        """Where it sorts in its run's outbox partition: the table's sort key, so that a run's messages
+        held in memory come in the order they are read back."""
+        return f"{self.event_type.value}#{self.message_id}"
+
     def kept_until(self, expires_at: int) -> OutboxMessage:
         """The same message, kept as history until `expires_at` (epoch seconds)."""
         return replace(self, expires_at=expires_at)

@@ -322,7 +322,7 @@ class DynamoSnapshotStore:
     def _message_key(self, account: str, message: OutboxMessage) -> Item:
         return {
             "PK": _s(f"MSG#{account}#{message.run_id}"),
-            "SK": _s(f"{message.event_type.value}#{message.message_id}"),
+            "SK": _s(message.sort_key),
         }
 
     def has_message(self, account: str, message: OutboxMessage) -> bool:
@@ -339,7 +339,7 @@ class DynamoSnapshotStore:
             yield [self._message(item) for item in page]
 
     def still_unsent(self, account: str, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
-        by_key = {(f"MSG#{account}#{m.run_id}", f"{m.event_type.value}#{m.message_id}"): m for m in messages}
+        by_key = {(f"MSG#{account}#{m.run_id}", m.sort_key): m for m in messages}
         keys = [{"PK": _s(pk), "SK": _s(sk)} for pk, sk in by_key]
         unsent = {
             (item["PK"]["S"], item["SK"]["S"])

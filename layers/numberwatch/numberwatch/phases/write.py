@@ -53,14 +53,16 @@ class Writer:
     def run_messages(self) -> list[OutboxMessage]:
         """Every message of this run, once each, in the order of its partition: what earlier attempts
         wrote, and what this invocation wrote since (another run's recovered digest is not this run's)."""
-        by_key = {_partition_key(m): m for m in self.earlier}
-        by_key.update((_partition_key(m), m) for m in self.written if m.run_id == self.run_id)
+        by_key = {m.sort_key: m for m in self.earlier}
+        by_key.update((m.sort_key, m) for m in self.written if m.run_id == self.run_id)
         return [by_key[key] for key in sorted(by_key)]
 
     def has_written(self, message: OutboxMessage) -> bool:
         """Whether this run (this invocation or an earlier attempt) already wrote `message`."""
-        key = _partition_key(message)
-        return message.run_id == self.run_id and any(_partition_key(m) == key for m in self.run_messages())
+        key = message.sort_key
+        return message.run_id == self.run_id and any(
+            m.run_id == self.run_id and m.sort_key == key for m in (*self.earlier, *self.written)
+        )
 
     def record_silently(self, numbers: Sequence[PhoneNumber]) -> None:
         """A baseline's numbers as they are listed: at version 1, with no message (nothing is reported),
@@ -112,8 +114,3 @@ class Writer:
             used += size
         if chunk:
             yield chunk
-
-
-def _partition_key(message: OutboxMessage) -> str:
-    """Where a message sorts in its run's outbox partition (the table's sort key)."""
-    return f"{message.event_type.value}#{message.message_id}"
