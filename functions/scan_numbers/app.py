@@ -3,6 +3,7 @@ organization run), return its summary."""
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 
 # Parsed once per container: a bad setting fails the cold start, naming the variable.
 SETTINGS = Settings.from_environment(os.environ)
+
+# A night makes millions of short-lived containers (items, summaries, numbers) and few cycles. The
+# collector, started every 700 allocations (and over the older generations, which hold the night's
+# numbers, every 10th and 100th time), took about a sixth of a baseline's CPU. Started every 10,000, a
+# 100,000-number baseline took 14.7 s of CPU against 17.9 s (with the transactions' compact JSON; medians
+# of three runs, alternated), and its peak memory did not move.
+gc.set_threshold(10_000, 10, 10)
 
 
 @logger.inject_lambda_context(log_event=False)
