@@ -123,10 +123,10 @@ def unpack_entries(packed: bytes) -> BucketEntries:
 def write_transactions_leanly(client: Client) -> Client:
     """`client` (a DynamoDB client) writes TransactWriteItems' items into the request body with `json`
     alone, bytes in base64: for the items this adapter builds (strings, numbers as strings, booleans,
-    bytes, maps and lists of them) that is the body botocore's serializer writes. botocore still builds
-    the request around the first item alone (the lease's check): it validates it if the client
-    validates, resolves the endpoint from its table (every item of a transaction names the same one),
-    and adds the idempotency token and the headers."""
+    bytes, maps and lists of them) that is the JSON botocore's serializer writes, without its spaces.
+    botocore still builds the request around the first item alone (the lease's check): it validates it
+    if the client validates, resolves the endpoint from its table (every item of a transaction names the
+    same one), and adds the idempotency token and the headers."""
     service = client.meta.service_model.service_id.hyphenize()
 
     def set_items_aside(params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:  # the new params
@@ -136,7 +136,7 @@ def write_transactions_leanly(client: Client) -> Client:
     def put_items_back(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         body = json.loads(params["body"])
         body["TransactItems"] = context.pop("numberwatch_transact_items")
-        params["body"] = json.dumps(body, default=_base64).encode()
+        params["body"] = _LEAN_BODY.encode(body).encode()
 
     client.meta.events.register(
         f"provide-client-params.{service}.TransactWriteItems", set_items_aside, unique_id="numberwatch-lean-items"
@@ -151,6 +151,12 @@ def _base64(value: object) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(value).decode()
     raise TypeError(f"{type(value).__name__} is not an attribute value this adapter writes")
+
+
+# Made once (json.dumps with options makes an encoder per call), without the spaces json.dumps puts after
+# separators, and without the check for cycles our items cannot have: a 100,000-number baseline encodes
+# 67 MB of transactions (71 MB with the spaces), 1.10 s against 1.46 s of CPU (fastest of 7).
+_LEAN_BODY = json.JSONEncoder(default=_base64, separators=(",", ":"), check_circular=False)
 
 
 class DynamoSnapshotStore:
