@@ -56,7 +56,9 @@ MAX_INVOCATIONS = 3
 def run_process(module: str, env: dict[str, str]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(env, handle)
-    child_env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'local'}"}
+    # The dev venv has awscrt (botocore[crt], which the dev tools pull in), and botocore signs with it;
+    # Lambda's runtime and our layer have none, so the night signs in pure Python as it would there.
+    child_env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'local'}", "BOTO_DISABLE_CRT": "true"}
     completed = subprocess.run(
         [sys.executable, "-m", module, handle.name], env=child_env, capture_output=True, text=True, check=False
     )
