@@ -100,6 +100,16 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def _message_partition(account: str, run_id: str) -> str:
+    """A run's outbox: every message the run made, sent or not."""
+    return f"MSG#{account}#{run_id}"
+
+
+def _unsent_partition(account: str) -> str:
+    """The sparse index's partition of an account's messages not yet published."""
+    return f"UNSENT#{account}"
+
+
 def pack_entries(entries: BucketEntries) -> bytes:
     packed = bytearray()
     for arn in sorted(entries):
@@ -319,15 +329,16 @@ class DynamoSnapshotStore:
     # -------------------------------------------------------------- outbox
     def run_messages(self, account: str, run_id: str) -> list[StoredMessage]:
         return [
-            StoredMessage(self._message(item), _text(item, "GSI2PK") == f"UNSENT#{account}")
+            StoredMessage(self._message(item), _text(item, "GSI2PK") == _unsent_partition(account))
             for item in self._query(
-                KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": _s(f"MSG#{account}#{run_id}")}
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": _s(_message_partition(account, run_id))},
             )
         ]
 
     def _message_key(self, account: str, message: OutboxMessage) -> Item:
         return {
-            "PK": _s(f"MSG#{account}#{message.run_id}"),
+            "PK": _s(_message_partition(account, message.run_id)),
             "SK": _s(message.sort_key),
         }
 
@@ -340,17 +351,17 @@ class DynamoSnapshotStore:
         for page in self._pages(
             IndexName=UNSENT_INDEX,
             KeyConditionExpression="GSI2PK = :pk",
-            ExpressionAttributeValues={":pk": _s(f"UNSENT#{account}")},
+            ExpressionAttributeValues={":pk": _s(_unsent_partition(account))},
         ):
             yield [self._message(item) for item in page]
 
     def still_unsent(self, account: str, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
-        by_key = {(f"MSG#{account}#{m.run_id}", m.sort_key): m for m in messages}
+        by_key = {(_message_partition(account, m.run_id), m.sort_key): m for m in messages}
         keys = [{"PK": _s(pk), "SK": _s(sk)} for pk, sk in by_key]
         unsent = {
             (item["PK"]["S"], item["SK"]["S"])
             for item in self._batch_get(keys, projection="PK, SK, GSI2PK")
-            if _text(item, "GSI2PK") == f"UNSENT#{account}"
+            if _text(item, "GSI2PK") == _unsent_partition(account)
         }
         return [message for key, message in by_key.items() if key in unsent]
 
@@ -560,7 +571,7 @@ class DynamoSnapshotStore:
             item["GSI3PK"] = _s(f"NUM#{message.number_arn}")
             item["GSI3SK"] = _s(f"{message.created_at}#{message.message_id}")
         if unsent:
-            item["GSI2PK"] = _s(f"UNSENT#{account}")
+            item["GSI2PK"] = _s(_unsent_partition(account))
             item["GSI2SK"] = _s(f"{message.created_at}#{message.message_id}")
         return item
 
