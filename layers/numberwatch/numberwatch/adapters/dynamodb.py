@@ -256,13 +256,16 @@ class DynamoSnapshotStore:
         )
 
     def release_lease(self, account: str, owner: str) -> None:
+        # Expired, not deleted: the item keeps the run's start time for an invocation of the same run id
+        # after the release (TTL removes it within days).
         try:
-            self.client.delete_item(
+            self.client.update_item(
                 TableName=self.table,
                 Key=self._lease_key(account),
+                UpdateExpression="SET expires_at = :released",
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": _s(owner)},
+                ExpressionAttributeValues={":owner": _s(owner), ":released": _n(int(self.clock()) - 1)},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
