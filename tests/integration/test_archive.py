@@ -7,6 +7,7 @@ the same bytes to the same keys; dry and partial runs write no inventory."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import uuid
@@ -409,8 +410,10 @@ def test_a_run_invoked_again_after_its_lease_was_released_keeps_one_record_and_o
     assert [r["SK"]["S"] for r in records if r["SK"]["S"].endswith(run_id)] == [f"{at(29).isoformat()}#{run_id}"]
     assert [m.run_id for m in manifests(deployment.archive_bucket)].count(run_id) == 1
     assert again["archive"]["manifest_key"] == finished["archive"]["manifest_key"]
-    # And nothing was told twice
+    # And nothing was told twice, and the run's record still counts its claims
     assert changes(events_of(deployment)) == []
+    (record,) = [r for r in records if r["SK"]["S"].endswith(run_id)]
+    assert json.loads(record["summary"]["S"])["changes"]["CLAIMED"] == again["changes"]["CLAIMED"] == 2
 
 
 def test_dry_and_partial_runs_write_no_inventory_and_say_so(stack: Any, estate: Estate, deployment: Deployment) -> None:

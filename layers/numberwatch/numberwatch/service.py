@@ -509,6 +509,9 @@ class ScanService:
         if digest is not None and not writer.has_written(digest):
             # A retry of this run after its digest was written must not send it again.
             mutations.append(writer.message(digest))
+        # A retry's diff finds only what its earlier attempts did not write: the run's changes are both.
+        for change in changes_of(writer.earlier):
+            run.summary.changes[change.change_type.value] += 1
         summary = run.summary.model_dump(mode="json", exclude={"preview"})
         mutations.append(PutRun(RunRecord(run.account, run.run_id, run.started_at, run.summary.status, summary)))
         writer.write(mutations)
