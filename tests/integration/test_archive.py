@@ -7,7 +7,6 @@ the same bytes to the same keys; dry and partial runs write no inventory."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import uuid
@@ -385,35 +384,6 @@ def test_a_retry_of_the_same_run_writes_the_same_bytes_to_the_same_keys(estate: 
     assert {k.split("/")[0] for k in now_written} == {"inventory", "details", "changes", "runs", "manifests"}
     assert set(first) < set(now_written)
     assert verify_chain(S3Archive(s3, deployment.archive_bucket), ACCOUNT).intact
-
-
-def test_a_run_invoked_again_after_its_lease_was_released_keeps_one_record_and_one_manifest(
-    estate: Estate, deployment: Deployment
-) -> None:
-    # Given a baseline, then a night with claims that finished: archived, its lease released
-    alpha = estate.instance("alpha")
-    estate.claim(alpha["Arn"], 3)
-    scan(deployment, now=at(28))
-    estate.claim(alpha["Arn"], 2)
-    run_id = str(uuid.uuid4())
-    finished = scan(deployment, run_id=run_id, now=at(29))
-    assert finished["changes"]["CLAIMED"] == 2
-    assert len(changes(events_of(deployment))) == 2
-    # When the same run id comes again an hour later (an event delivered twice, a redriven step)
-    again = scan(deployment, run_id=run_id, now=at(29) + dt.timedelta(hours=1))
-    # Then DynamoDB keeps one record of the run, under its first start, and S3 one manifest
-    records = boto3.client("dynamodb").query(
-        TableName=deployment.table,
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"RUN#{ACCOUNT}"}},
-    )["Items"]
-    assert [r["SK"]["S"] for r in records if r["SK"]["S"].endswith(run_id)] == [f"{at(29).isoformat()}#{run_id}"]
-    assert [m.run_id for m in manifests(deployment.archive_bucket)].count(run_id) == 1
-    assert again["archive"]["manifest_key"] == finished["archive"]["manifest_key"]
-    # And nothing was told twice, and the run's record still counts its claims
-    assert changes(events_of(deployment)) == []
-    (record,) = [r for r in records if r["SK"]["S"].endswith(run_id)]
-    assert json.loads(record["summary"]["S"])["changes"]["CLAIMED"] == again["changes"]["CLAIMED"] == 2
 
 
 def test_dry_and_partial_runs_write_no_inventory_and_say_so(stack: Any, estate: Estate, deployment: Deployment) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from numberwatch.events import OutboxMessage
@@ -43,9 +43,6 @@ from numberwatch.ports import (
     TrailRecord,
     TrailUnavailable,
 )
-
-# A released lease: expired, as the DynamoDB adapter leaves it, with its owner and start time kept.
-RELEASED = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -160,13 +157,11 @@ class FakeStore:
         return LeaseState(True, owner, expires_at, started, resumed=held is not None and held[0] == owner)
 
     def release_lease(self, account: str, owner: str) -> None:
-        held = self.lease.get(account)
-        if held is not None and held[0] == owner:
-            self.lease[account] = (owner, RELEASED, held[2])
+        if self.lease.get(account, ("",))[0] == owner:
+            del self.lease[account]
 
     def write(self, account: str, owner: str, mutations: Sequence[Mutation]) -> None:
-        held = self.lease.get(account)
-        if self.lease_stolen or held is None or held[0] != owner or held[1] == RELEASED:
+        if self.lease_stolen or self.lease.get(account, ("",))[0] != owner:
             raise LeaseLost(f"{owner} does not hold the lease")
         assert len(mutations) <= self.max_items_per_write
         self.transactions.append(list(mutations))

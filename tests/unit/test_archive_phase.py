@@ -171,32 +171,6 @@ def test_dry_limited_and_partial_runs_write_no_inventory_and_say_so() -> None:
         assert (row["full_inventory"], row["note"][:13]) == (False, why[:13])
 
 
-def test_a_run_invoked_again_after_it_finished_keeps_its_one_manifest_and_the_chain_goes_on_from_it() -> None:
-    # Given a baseline, then a night with a claim that finished: archived, its lease released
-    nights = Nights()
-    a = instance("a")
-    nights.connect.add(a, *numbers(3, a))
-    nights.night()
-    nights.connect.add(a, number(20, a))
-    run_id = str(uuid.uuid4())
-    finished = nights.night(run_id=run_id)
-    objects = dict(nights.archive.objects)
-    # When the same run id is invoked again (an event delivered twice, a redriven step), a day later
-    again = nights.night(run_id=run_id)
-    # Then it writes no second evidence: it names the manifest its first attempt wrote
-    assert nights.archive.objects == objects
-    assert again["archive"]["status"] == "WRITTEN" and again["archive"]["full_inventory"] is True
-    assert again["archive"]["manifest_key"] == finished["archive"]["manifest_key"]
-    assert again["archive"]["manifest_sha256"] == finished["archive"]["manifest_sha256"]
-    assert again["archive"]["note"].startswith("archived by an earlier attempt of this run")
-    # And the next run chains to that manifest, the chain whole
-    following = nights.night()
-    assert [m.run_id for m in nights.manifests()].count(run_id) == 1
-    assert nights.manifests()[-1].previous is not None
-    assert nights.manifests()[-1].previous.key == finished["archive"]["manifest_key"]
-    assert verify_chain(nights.archive, ACCOUNT, following["archive"]["manifest_sha256"]).intact
-
-
 def test_an_archive_that_refuses_leaves_the_run_whole_and_the_next_run_writes_what_is_missing() -> None:
     nights = Nights()
     a = instance("a")

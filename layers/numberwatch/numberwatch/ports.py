@@ -228,10 +228,7 @@ class Lease(Protocol):
 
     def acquire_lease(self, account: str, owner: str, now: datetime, expires_at: datetime) -> LeaseState: ...
 
-    def release_lease(self, account: str, owner: str) -> None:
-        """Expire `owner`'s lease: any run may take it at once, and the same run id invoked again (a retry
-        after the release, a redriven step) resumes it, with its start time, instead of starting a second run."""
-        ...
+    def release_lease(self, account: str, owner: str) -> None: ...
 
     def write(self, account: str, owner: str, mutations: Sequence[Mutation]) -> None:
         """One transaction, all or nothing, only while `owner` holds the lease (else LeaseLost)."""

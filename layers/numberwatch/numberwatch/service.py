@@ -193,9 +193,9 @@ class ScanService:
             collect = not request.targets
             run.archive = open_archive(self.archive, account, run.run_id, run.started_at, collect)
         expires_at = int((run.started_at + timedelta(days=self.settings.history_retention_days)).timestamp())
-        # What earlier attempts of this run id wrote (none, on a first attempt): a retry resumes the lease
-        # it held or released, with the run's start time, but not once the lease's TTL removed it (a
-        # state machine redriven days later), and must still count, and not repeat, what they wrote.
+        # What earlier attempts of this run id wrote (none, on a first attempt): a Lambda retry resumes the
+        # lease it held, but a retry after the lease was released (a failure after it, a redriven
+        # state machine) does not, and must still count, and not repeat, what they wrote.
         earlier = self.store.run_messages(account, run.run_id)
         writer = Writer(
             self.store, account, run.run_id, expires_at, deadline, self.checkpoint, [s.message for s in earlier]
@@ -509,9 +509,6 @@ class ScanService:
         if digest is not None and not writer.has_written(digest):
             # A retry of this run after its digest was written must not send it again.
             mutations.append(writer.message(digest))
-        # A retry's diff finds only what its earlier attempts did not write: the run's changes are both.
-        for change in changes_of(writer.earlier):
-            run.summary.changes[change.change_type.value] += 1
         summary = run.summary.model_dump(mode="json", exclude={"preview"})
         mutations.append(PutRun(RunRecord(run.account, run.run_id, run.started_at, run.summary.status, summary)))
         writer.write(mutations)

@@ -256,16 +256,13 @@ class DynamoSnapshotStore:
         )
 
     def release_lease(self, account: str, owner: str) -> None:
-        # Expired, not deleted: the item keeps the run's start time for an invocation of the same run id
-        # after the release (TTL removes it within days).
         try:
-            self.client.update_item(
+            self.client.delete_item(
                 TableName=self.table,
                 Key=self._lease_key(account),
-                UpdateExpression="SET expires_at = :released",
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": _s(owner), ":released": _n(int(self.clock()) - 1)},
+                ExpressionAttributeValues={":owner": _s(owner)},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":

@@ -16,8 +16,7 @@ manifest. A run's details are written whenever its own evidence is, partial and 
 included: each row is what Connect answered of one number that night, true whatever the run did not
 see (only the inventory must be whole to be worth keeping).
 A refusal fails only the archive: the summary says so, `ArchiveFailures` alarms, and the next run
-writes what is missing. Evidence is written once per run id: an attempt that finds its run's manifest
-already there (a retry after a failure that followed it) writes nothing and names that manifest.
+writes what is missing.
 """
 
 from __future__ import annotations
@@ -94,9 +93,6 @@ class ArchiveSession:
     archived: set[str] = field(default_factory=set)  # run ids that have a manifest
     first_seen: dict[str, str] = field(default_factory=dict)
     unavailable: str | None = None  # why the archive could not be read: nothing is written this run
-    # This run id's manifest, when an earlier attempt wrote it (a retry): its evidence stands, unrewritten.
-    earlier_attempt: Link | None = None
-    earlier_full_inventory: bool = False
     notes: list[str] = field(default_factory=list)
     buffers: dict[str, JsonLinesGzip] = field(default_factory=dict)  # Region -> inventory rows
     described: dict[str, Described] = field(default_factory=dict)  # number ARN -> DescribePhoneNumber's answer
@@ -167,15 +163,6 @@ class ArchiveSession:
         if self.unavailable is not None:
             logger.error("Archive unavailable: no evidence written this run", extra={"reason": self.unavailable})
             return ArchiveOutcome(status=ArchiveStatus.FAILED, note=self.unavailable)
-        if self.earlier_attempt is not None:
-            # Evidence is written once per run: a retry's own (its rotation of details moved on) would differ.
-            return ArchiveOutcome(
-                status=ArchiveStatus.WRITTEN,
-                full_inventory=self.earlier_full_inventory,
-                note="; ".join(["archived by an earlier attempt of this run, whose evidence stands", *self.notes]),
-                manifest_key=self.earlier_attempt.key,
-                manifest_sha256=self.earlier_attempt.sha256,
-            )
         writer = EvidenceWriter(self.archive, self.account, checkpoint, self.head)
         backfilled: list[str] = []
         try:
@@ -240,18 +227,7 @@ def open_archive(
     """The account's chain head and every number's first_seen, read before the scan starts."""
     session = ArchiveSession(archive, account, run_id, started_at, collect_inventory)
     try:
-        every = archive.keys(manifest_prefix(account))
-        own = [k for k in every if manifest_run_id(k) == run_id]
-        if own:
-            body = archive.get(own[-1])
-            session.earlier_attempt = Link(own[-1], sha256_of(body))
-            try:
-                session.earlier_full_inventory = Manifest.decode(body).full_inventory
-            except (ValueError, KeyError, TypeError) as exc:  # damaged: `numberwatch verify` names it
-                session.notes.append(f"this run's archived manifest is unreadable ({exc!r})")
-            session.collect_inventory = False
-            return session
-        keys = [k for k in every if manifest_run_id(k) != run_id]
+        keys = [k for k in archive.keys(manifest_prefix(account)) if manifest_run_id(k) != run_id]
         if not keys:
             return session
         body = archive.get(keys[-1])
