@@ -252,6 +252,9 @@ def test_a_run_killed_at_any_step_loses_and_repeats_nothing(
     # And every change is in exactly one digest
     digests = {d["run_id"]: d for d in bodies if d["event_type"] == "DIGEST"}
     assert sum(sum(d["counts"].values()) for d in digests.values()) == expected
+    if recovery == "lambda retry":
+        # And the retried run's summary counts them all, those its first attempt wrote included
+        assert sum(summary["changes"].values()) == expected
     # And a further night is quiet
     assert scan(deployment)["changes"] == NO_CHANGE
     assert changes(events_of(deployment)) == []

@@ -296,8 +296,9 @@ def test_a_retried_run_publishes_what_its_first_attempt_wrote_and_counts_it_in_o
     assert estate.received() == []
     # When Lambda retries it (same request id) and the outbox index does not show the messages yet
     estate.store.index_shows_new = False
-    estate.night(run_id=run_id)
-    # Then both changes go out once, in one digest that counts them both
+    retried = estate.night(run_id=run_id)
+    # Then both changes go out once, in one digest that counts them both, as does the run's summary
+    assert (retried["changes"]["RELEASED"], retried["changes"]["CLAIMED"]) == (1, 1)
     bodies = estate.received()
     assert changes(bodies) == Counter({"RELEASED": 1, "CLAIMED": 1})
     digests = [b for b in bodies if b["event_type"] == "DIGEST"]
@@ -319,6 +320,8 @@ def test_a_run_invoked_again_after_it_released_its_lease_counts_what_it_wrote_an
     again = estate.night(run_id=run_id)
     # Then it reports nothing twice, and no second digest undercounts the run (it knows the first claim)
     assert again["status"] == "COMPLETED" and again["releases_deferred"] == 1
+    # And its own record counts only what it found: the first attempt's record counts the claim
+    assert again["changes"]["CLAIMED"] == 0
     assert estate.received() == []
 
 

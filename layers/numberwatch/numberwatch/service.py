@@ -78,6 +78,8 @@ class _Run:
     names: dict[str, str] = field(default_factory=dict)
     unobserved: list[Unobserved] = field(default_factory=list)
     archive: ArchiveSession | None = None
+    # A retry holding the lease its earlier attempts held: their run record (same start) is this one's.
+    resumed: bool = False
 
     @property
     def run_id(self) -> str:
@@ -188,7 +190,7 @@ class ScanService:
             summary.message = f"another run ({lease.owner}) holds the lease until {iso(lease.expires_at)}: nothing done"
             logger.warning("Lease held by another run; exiting", extra={"holder": lease.owner})
             return self._finish(summary, clock)
-        run.started_at = lease.started_at
+        run.started_at, run.resumed = lease.started_at, lease.resumed
         if self.archive is not None:
             collect = not request.targets
             run.archive = open_archive(self.archive, account, run.run_id, run.started_at, collect)
@@ -509,6 +511,10 @@ class ScanService:
         if digest is not None and not writer.has_written(digest):
             # A retry of this run after its digest was written must not send it again.
             mutations.append(writer.message(digest))
+        if run.resumed:
+            # The retry's diff finds only what its earlier attempts did not write: the run's changes are both.
+            for change in changes_of(writer.earlier):
+                run.summary.changes[change.change_type.value] += 1
         summary = run.summary.model_dump(mode="json", exclude={"preview"})
         mutations.append(PutRun(RunRecord(run.account, run.run_id, run.started_at, run.summary.status, summary)))
         writer.write(mutations)
