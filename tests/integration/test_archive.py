@@ -386,6 +386,40 @@ def test_a_retry_of_the_same_run_writes_the_same_bytes_to_the_same_keys(estate: 
     assert verify_chain(S3Archive(s3, deployment.archive_bucket), ACCOUNT).intact
 
 
+def test_a_finished_run_invoked_again_keeps_one_record_and_one_manifest_and_leaves_a_later_change_to_the_next_run(
+    estate: Estate, deployment: Deployment
+) -> None:
+    # Given a baseline, then a night with two claims that finished: archived, its lease released
+    alpha = estate.instance("alpha")
+    estate.claim(alpha["Arn"], 3)
+    scan(deployment, now=at(28))
+    estate.claim(alpha["Arn"], 2)
+    run_id = str(uuid.uuid4())
+    finished = scan(deployment, run_id=run_id, now=at(29))
+    assert len(changes(events_of(deployment))) == 2
+    # And a claim made an hour later
+    (later,) = estate.claim(alpha["Arn"], 1)
+    # When the same run id comes again (an event delivered twice, a redriven step)
+    again = scan(deployment, run_id=run_id, now=at(29) + dt.timedelta(hours=1))
+    # Then it answers the run's recorded summary and tells nothing
+    assert again["replayed"] is True and again["changes"] == finished["changes"]
+    assert changes(events_of(deployment)) == []
+    # And DynamoDB keeps one record of the run, S3 one manifest
+    records = boto3.client("dynamodb").query(
+        TableName=deployment.table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"RUN#{ACCOUNT}"}},
+    )["Items"]
+    assert [r["SK"]["S"] for r in records if r["SK"]["S"].endswith(run_id)] == [f"{at(29).isoformat()}#{run_id}"]
+    assert [m.run_id for m in manifests(deployment.archive_bucket)].count(run_id) == 1
+    # And the next night reports the later claim under its own time, and archives it
+    following = scan(deployment, now=at(30))
+    (event,) = changes(events_of(deployment))
+    assert (event["phone_number"], event["observed_at"]) == (later.e164, "2026-09-30T06:00:00Z")
+    assert following["archive"]["status"] == "WRITTEN"
+    assert verify_chain(S3Archive(boto3.client("s3"), deployment.archive_bucket), ACCOUNT).intact
+
+
 def test_dry_and_partial_runs_write_no_inventory_and_say_so(stack: Any, estate: Estate, deployment: Deployment) -> None:
     alpha, bravo = estate.instance("alpha"), estate.instance("bravo")
     estate.claim(alpha["Arn"], 2)

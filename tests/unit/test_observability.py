@@ -43,6 +43,14 @@ def test_a_skipped_or_dry_run_feeds_no_alarm(status: RunStatus) -> None:
     assert values() == {}
 
 
+def test_a_finished_run_invoked_again_counts_its_changes_no_second_time() -> None:
+    # Given the recorded summary of a run with changes, answered again by a replay
+    changes = {"CLAIMED": 2, "RELEASED": 1, "MOVED": 0, "UPDATED": 0}
+    record_run(RunSummary(run_id="r", status=RunStatus.COMPLETED, changes=changes, replayed=True))
+    # Then no metric: the run's first invocation counted them
+    assert values() == {}
+
+
 def test_no_metric_is_per_target_and_a_missing_subscription_is_one(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -306,7 +307,7 @@ def test_a_retried_run_publishes_what_its_first_attempt_wrote_and_counts_it_in_o
     assert estate.store.run_status(ACCOUNT, run_id) is RunStatus.COMPLETED
 
 
-def test_a_run_invoked_again_after_it_released_its_lease_counts_what_it_wrote_and_sends_no_second_digest() -> None:
+def test_a_finished_run_invoked_again_scans_nothing_and_answers_its_recorded_summary() -> None:
     # Given a night with a claim and a release it cannot confirm yet (no DescribePhoneNumber budget)
     estate = Estate(DESCRIBE_CALLS_PER_RUN="0")
     a_release_and_a_claim_overnight(estate)
@@ -315,14 +316,79 @@ def test_a_run_invoked_again_after_it_released_its_lease_counts_what_it_wrote_an
     assert (first["changes"]["CLAIMED"], first["releases_deferred"]) == (1, 1)
     (digest,) = [b for b in estate.received() if b["event_type"] == "DIGEST"]
     assert sum(digest["counts"].values()) == 1
+    record = estate.store.runs[(ACCOUNT, run_id)]
+    # And a claim made after it finished
+    a = instance("a")
+    estate.connect.add(a, number(77, a))
     # When the same invocation comes again once its lease is released (an event delivered twice, a
-    # redriven state machine): it resumes no lease, and the release it defers is still worth telling
+    # retry after a failure that followed the release, a redriven step)
+    estate.connect.listed.clear()
     again = estate.night(run_id=run_id)
-    # Then it reports nothing twice, and no second digest undercounts the run (it knows the first claim)
-    assert again["status"] == "COMPLETED" and again["releases_deferred"] == 1
-    # And its own record counts only what it found: the first attempt's record counts the claim
-    assert again["changes"]["CLAIMED"] == 0
-    assert estate.received() == []
+    # Then it lists nothing, reports nothing, and answers with the run's recorded summary
+    assert estate.connect.listed == [] and estate.received() == []
+    assert again["replayed"] is True and again["status"] == "COMPLETED"
+    assert (again["changes"], again["releases_deferred"]) == (first["changes"], 1)
+    # And the run keeps its one record, untouched
+    assert estate.store.runs[(ACCOUNT, run_id)] == record
+    # And the claim made since is the next run's, under its own time
+    following = estate.night()
+    assert following["changes"]["CLAIMED"] == 1
+    assert [b["phone_number"] for b in estate.received() if b["event_type"] == "NUMBER_CHANGE"] == [
+        number(77, a).number
+    ]
+
+
+def test_a_finished_run_invoked_again_after_later_runs_still_scans_nothing() -> None:
+    # Given a finished night, then the next night (which took the lease since), with a claim between
+    estate = Estate()
+    a_release_and_a_claim_overnight(estate)
+    run_id = str(uuid.uuid4())
+    first = estate.night(run_id=run_id)
+    estate.received()
+    estate.night()
+    a = instance("a")
+    estate.connect.add(a, number(78, a))
+    # When the first night's run id comes again (a state machine redriven days later)
+    estate.connect.listed.clear()
+    again = estate.night(run_id=run_id)
+    # Then it scans and reports nothing, and answers with its recorded summary
+    assert estate.connect.listed == [] and estate.received() == []
+    assert again["replayed"] is True and again["changes"] == first["changes"]
+
+
+def test_a_replay_that_died_holding_the_lease_is_replayed_again_not_scanned() -> None:
+    # Given a finished night, then a replay of it that died holding the lease it took (a timeout)
+    estate = Estate()
+    a_release_and_a_claim_overnight(estate)
+    run_id = str(uuid.uuid4())
+    first = estate.night(run_id=run_id)
+    estate.received()
+    replay_start = datetime.now(UTC)
+    estate.store.lease[ACCOUNT] = (run_id, replay_start + timedelta(minutes=15), replay_start)
+    a = instance("a")
+    estate.connect.add(a, number(79, a))
+    # When Lambda retries that replay (it resumes the lease, but not the run's start time)
+    estate.connect.listed.clear()
+    again = estate.night(run_id=run_id)
+    # Then it is a replay again: nothing scanned, nothing reported under the old run's time
+    assert estate.connect.listed == [] and estate.received() == []
+    assert again["replayed"] is True and again["changes"] == first["changes"]
+
+
+def test_a_finished_run_invoked_again_publishes_what_it_left_unsent() -> None:
+    # Given a night whose messages SNS could not take, that finished and released its lease
+    estate = Estate()
+    a_release_and_a_claim_overnight(estate)
+    estate.publisher.down = True
+    run_id = str(uuid.uuid4())
+    first = estate.night(run_id=run_id)
+    assert first["messages_pending"] > 0 and estate.received() == []
+    # When SNS is back and the same invocation comes again
+    estate.publisher.down = False
+    again = estate.night(run_id=run_id)
+    # Then what it left unsent goes out, once, and nothing is pending
+    assert changes(estate.received()) == Counter({"RELEASED": 1, "CLAIMED": 1})
+    assert again["messages_pending"] == 0 and again["replayed"] is True
 
 
 def test_an_edit_of_an_empty_description_to_none_is_no_change() -> None:

@@ -456,6 +456,8 @@ class RunSummary(BaseModel):
     connect_api_calls: int = 0
     duration_ms: int = 0
     message: str = ""
+    # A run id invoked again after it finished: the run's recorded summary; nothing was scanned again.
+    replayed: bool = False
     archive: ArchiveOutcome | None = None
     monthly_report: ReportOutcome | None = None  # None: no archive configured, or a dry run
     preview: list[dict[str, Any]] = Field(default_factory=list)

@@ -36,7 +36,7 @@ def record_run(summary: RunSummary) -> None:
     """The run's metrics, from its summary: one metric per figure, none per target (a per-target
     metric costs $0.30 a month each; per-target figures are in the summary and its log line).
     `SuccessfulRun` feeds the "no run in 26 hours" alarm."""
-    if summary.status in (RunStatus.SKIPPED, RunStatus.DRY_RUN):
+    if summary.status in (RunStatus.SKIPPED, RunStatus.DRY_RUN) or summary.replayed:  # replayed: counted once
         return
     count = MetricUnit.Count
     metrics.add_metric(name="TargetsScanned", unit=count, value=summary.targets_scanned)

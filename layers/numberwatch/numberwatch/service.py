@@ -61,6 +61,8 @@ from .run import WRITE_RESERVE_SECONDS, Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
 
 PREVIEW_LIMIT = 50
+REPLAY_LOOKBACK_RUNS = 30  # earlier runs read to find whether a run id invoked again was over
+FINISHED = (RunStatus.COMPLETED, RunStatus.PARTIAL, RunStatus.INTERRUPTED)  # a run's final records
 RESUME_LOOKBACK_RUNS = 5  # earlier runs read to find the latest one not limited to named targets
 FIRST_LOOKUP_WINDOW = timedelta(hours=24)  # CloudTrail looked back this far when no earlier run is recorded
 
@@ -190,14 +192,19 @@ class ScanService:
             summary.message = f"another run ({lease.owner}) holds the lease until {iso(lease.expires_at)}: nothing done"
             logger.warning("Lease held by another run; exiting", extra={"holder": lease.owner})
             return self._finish(summary, clock)
+        finished = self._finished_record(account, run.run_id)
+        # A retry that holds its own lease with the run's start time died after the run's record was
+        # written (the archive still to write, which needs the scan): it runs again. Else the run is over.
+        if finished is not None and not (lease.resumed and lease.started_at == finished.started_at):
+            return self._finish(self._replay(run, finished, deadline), clock)
         run.started_at, run.resumed = lease.started_at, lease.resumed
         if self.archive is not None:
             collect = not request.targets
             run.archive = open_archive(self.archive, account, run.run_id, run.started_at, collect)
         expires_at = int((run.started_at + timedelta(days=self.settings.history_retention_days)).timestamp())
         # What earlier attempts of this run id wrote (none, on a first attempt): a Lambda retry resumes the
-        # lease it held, but a retry after the lease was released (a failure after it, a redriven
-        # state machine) does not, and must still count, and not repeat, what they wrote.
+        # lease it held, but an attempt after the lease was released that finds no final record of
+        # the run (it died before writing one) does not, and must still count, and not repeat, them.
         earlier = self.store.run_messages(account, run.run_id)
         writer = Writer(
             self.store, account, run.run_id, expires_at, deadline, self.checkpoint, [s.message for s in earlier]
@@ -245,6 +252,35 @@ class ScanService:
         return write_last_month(
             self.archive, run.account, run.started_at, run.deadline, settings.number_prices, settings.required_tag_keys
         )
+
+    def _finished_record(self, account: str, run_id: str) -> RunRecord | None:
+        """The run's final record, when an earlier attempt of this run id wrote one."""
+        recent = self.store.recent_runs(account, REPLAY_LOOKBACK_RUNS)
+        return next((r for r in recent if r.run_id == run_id and r.status in FINISHED), None)
+
+    def _replay(self, run: _Run, finished: RunRecord, deadline: Deadline) -> RunSummary:
+        """A run id invoked again after its run was over (an event delivered twice, a retry after a
+        failure that followed its record, a redriven step). It scans nothing again: a change made since
+        is the next run's to report, under that run's time, with its evidence. It publishes what the run
+        left unsent (with their chat copies) and answers with the run's recorded summary."""
+        account, run_id = run.account, run.run_id
+        outbox = OutboxPublisher(self.store, self.publisher, account, deadline, self.checkpoint)
+        try:
+            outbox.publish([s.message for s in self.store.run_messages(account, run_id) if s.unsent])
+        finally:
+            self.store.release_lease(account, run_id)
+        chatted = copy_to_chat(self.chat, outbox.delivered)
+        summary = RunSummary.model_validate({**finished.summary, "run_id": run_id, "status": finished.status})
+        summary.replayed = True
+        summary.messages_published += len(outbox.sent) - len(outbox.set_aside)
+        summary.messages_pending = outbox.pending
+        summary.chat_messages_sent += chatted.sent
+        summary.chat_messages_failed += chatted.failed
+        logger.info(
+            "This run was over: nothing scanned again",
+            extra={"started_at": iso(finished.started_at), "published": len(outbox.sent)},
+        )
+        return summary
 
     def _finish(self, summary: RunSummary, clock: float) -> RunSummary:
         summary.connect_api_calls = self.inventory.api_calls
