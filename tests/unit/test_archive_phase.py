@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from numberwatch.evidence import EvidenceMismatch, Mismatch, NoInventoryAsOf, in
 from numberwatch.models import ScanRequest
 from numberwatch.phases.archive import ArchiveSession
 from numberwatch.ports import Described, Presence
-from numberwatch.run import RunContext
+from numberwatch.run import RunContext, no_checkpoint
 from numberwatch.service import ScanService
 from numberwatch.settings import Settings
 from tests.unit.factories import ACCOUNT, instance, number, numbers, tdg
@@ -44,9 +45,11 @@ class Nights:
         self.settings = Settings.from_environment(ENVIRONMENT)
         self.night_number = 0
 
-    def night(self, run_id: str | None = None, **request: Any) -> dict[str, Any]:
+    def night(
+        self, run_id: str | None = None, checkpoint: Callable[[str], None] = no_checkpoint, **request: Any
+    ) -> dict[str, Any]:
         service = ScanService(
-            self.connect, self.store, self.publisher, self.settings, lambda: ACCOUNT, archive=self.archive
+            self.connect, self.store, self.publisher, self.settings, lambda: ACCOUNT, checkpoint, archive=self.archive
         )
         # Runs start within a second, never on it: manifest keys keep whole seconds only
         moment = FIRST_NIGHT + timedelta(days=self.night_number, microseconds=250_000)
@@ -169,6 +172,71 @@ def test_dry_limited_and_partial_runs_write_no_inventory_and_say_so() -> None:
         assert nights.inventory(summary["run_id"]) == []
         (row,) = rows_of(nights.runs_object(summary["run_id"]))
         assert (row["full_inventory"], row["note"][:13]) == (False, why[:13])
+
+
+class Crash(Exception):
+    """The kill switch: the invocation dies here, as a Lambda that timed out would."""
+
+
+def crash_at(step: str) -> Callable[[str], None]:
+    def checkpoint(name: str) -> None:
+        if name == step:
+            raise Crash(name)
+
+    return checkpoint
+
+
+def test_a_retry_of_a_run_that_died_after_its_evidence_scans_nothing_again() -> None:
+    # Given a baseline, then a night with a claim that died once its evidence was written, still
+    # holding its lease (it never released it)
+    nights = Nights()
+    a = instance("a")
+    nights.connect.add(a, *numbers(3, a))
+    nights.night()
+    nights.connect.add(a, number(20, a))
+    run_id = str(uuid.uuid4())
+    release = nights.store.release_lease
+
+    def dies(account: str, owner: str) -> None:
+        raise Crash("release")
+
+    nights.store.release_lease = dies  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        nights.night(run_id=run_id)
+    nights.store.release_lease = release  # type: ignore[method-assign]
+    objects = dict(nights.archive.objects)
+    (claim,) = [m for m in nights.publisher.published if m.event_type.value == "NUMBER_CHANGE"]
+    # And a claim made before Lambda retries it
+    nights.connect.add(a, number(21, a))
+    nights.publisher.published.clear()
+    # When Lambda retries it
+    again = nights.night(run_id=run_id)
+    # Then it scans nothing: the later claim is not reported under this run's time, the evidence untouched
+    assert again["replayed"] is True and nights.publisher.published == []
+    assert nights.archive.objects == objects and claim.body["phone_number"] == number(20, a).number
+    # And the next night reports the later claim, under its own time, with its evidence
+    following = nights.night()
+    assert following["changes"]["CLAIMED"] == 1 and following["archive"]["status"] == "WRITTEN"
+    assert verify_chain(nights.archive, ACCOUNT, following["archive"]["manifest_sha256"]).intact
+
+
+def test_a_retry_of_a_run_that_died_before_its_manifest_runs_again_to_write_its_evidence() -> None:
+    # Given a baseline, then a night with a claim that died with its evidence half written
+    nights = Nights()
+    a = instance("a")
+    nights.connect.add(a, *numbers(3, a))
+    nights.night()
+    nights.connect.add(a, number(20, a))
+    run_id = str(uuid.uuid4())
+    with pytest.raises(Crash):
+        nights.night(run_id=run_id, checkpoint=crash_at("archive_objects_written"))
+    assert [m.run_id for m in nights.manifests()].count(run_id) == 0
+    # When Lambda retries it
+    again = nights.night(run_id=run_id)
+    # Then it runs again, for the evidence, which needs the scan: its manifest is written
+    assert again["replayed"] is False and again["archive"]["status"] == "WRITTEN"
+    assert [m.run_id for m in nights.manifests()].count(run_id) == 1
+    assert again["changes"]["CLAIMED"] == 1
 
 
 def test_an_archive_that_refuses_leaves_the_run_whole_and_the_next_run_writes_what_is_missing() -> None:

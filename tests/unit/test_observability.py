@@ -43,12 +43,15 @@ def test_a_skipped_or_dry_run_feeds_no_alarm(status: RunStatus) -> None:
     assert values() == {}
 
 
-def test_a_finished_run_invoked_again_counts_its_changes_no_second_time() -> None:
-    # Given the recorded summary of a run with changes, answered again by a replay
+def test_a_run_invoked_again_once_over_counts_its_changes_no_second_time_but_tells_what_it_could_not_send() -> None:
+    # Given the recorded summary of a run with changes, answered again by a replay that left a message
     changes = {"CLAIMED": 2, "RELEASED": 1, "MOVED": 0, "UPDATED": 0}
-    record_run(RunSummary(run_id="r", status=RunStatus.COMPLETED, changes=changes, replayed=True))
-    # Then no metric: the run's first invocation counted them
-    assert values() == {}
+    replayed = RunSummary(
+        run_id="r", status=RunStatus.COMPLETED, changes=changes, replayed=True, messages_set_aside=["m1"]
+    )
+    record_run(replayed)
+    # Then only its publishing is counted: the run's first invocation counted the rest
+    assert values() == {"MessagesPending": [0.0], "MessagesSetAside": [1.0], "ChatMessagesFailed": [0.0]}
 
 
 def test_no_metric_is_per_target_and_a_missing_subscription_is_one(

@@ -375,6 +375,31 @@ def test_a_replay_that_died_holding_the_lease_is_replayed_again_not_scanned() ->
     assert again["replayed"] is True and again["changes"] == first["changes"]
 
 
+def test_a_run_invoked_again_after_a_later_run_reported_it_interrupted_tells_its_changes_once() -> None:
+    # Given a night that died once its snapshot was written, and the next night, which reported it
+    estate = Estate()
+    a_release_and_a_claim_overnight(estate)
+    run_id = str(uuid.uuid4())
+
+    def die(step: str) -> None:
+        if step == "after_snapshot_write":
+            raise Crash(step)
+
+    with pytest.raises(Crash):
+        estate.night(run_id=run_id, checkpoint=die)
+    estate.store.lease.clear()  # its lease lapsed
+    estate.night()
+    assert changes(estate.received()) == Counter({"RELEASED": 1, "CLAIMED": 1})
+    assert estate.store.run_status(ACCOUNT, run_id) is RunStatus.INTERRUPTED
+    # When the dead night's run id comes again (a redriven step)
+    estate.connect.listed.clear()
+    again = estate.night(run_id=run_id)
+    # Then it scans and tells nothing, and says what the run wrote
+    assert estate.connect.listed == [] and estate.received() == []
+    assert again["replayed"] is True and again["status"] == "INTERRUPTED" and again["account"] == ACCOUNT
+    assert (again["changes"]["RELEASED"], again["changes"]["CLAIMED"]) == (1, 1)
+
+
 def test_a_finished_run_invoked_again_publishes_what_it_left_unsent() -> None:
     # Given a night whose messages SNS could not take, that finished and released its lease
     estate = Estate()

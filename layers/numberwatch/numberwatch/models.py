@@ -364,7 +364,8 @@ class ScanRequest(BaseModel):
 
 
 class RunStatus(StrEnum):
-    """Where a run stands. The function returns the last four; run records also hold the first two."""
+    """Where a run stands. The function returns the last four; run records also hold the first two (and
+    a run id invoked again after a later run found it interrupted answers INTERRUPTED)."""
 
     RUNNING = "RUNNING"  # recorded when a run starts; a crash leaves it so
     INTERRUPTED = "INTERRUPTED"  # a RUNNING record that a later run found and reported for

@@ -36,19 +36,20 @@ def record_run(summary: RunSummary) -> None:
     """The run's metrics, from its summary: one metric per figure, none per target (a per-target
     metric costs $0.30 a month each; per-target figures are in the summary and its log line).
     `SuccessfulRun` feeds the "no run in 26 hours" alarm."""
-    if summary.status in (RunStatus.SKIPPED, RunStatus.DRY_RUN) or summary.replayed:  # replayed: counted once
+    if summary.status in (RunStatus.SKIPPED, RunStatus.DRY_RUN):
         return
     count = MetricUnit.Count
+    if summary.replayed:  # the run's figures were counted by its first invocation; its publishing is new
+        _record_publishing(summary)
+        return
     metrics.add_metric(name="TargetsScanned", unit=count, value=summary.targets_scanned)
     metrics.add_metric(name="TargetsUnobserved", unit=count, value=len(summary.targets_unobserved))
     metrics.add_metric(name="NumbersObserved", unit=count, value=summary.numbers_observed)
     for change_type, value in summary.changes.items():
         metrics.add_metric(name=f"Numbers{change_type.title()}", unit=count, value=value)
     metrics.add_metric(name="ReleasesHeld", unit=count, value=summary.releases_held)
-    metrics.add_metric(name="MessagesPending", unit=count, value=summary.messages_pending)
-    metrics.add_metric(name="MessagesSetAside", unit=count, value=len(summary.messages_set_aside))
+    _record_publishing(summary)
     metrics.add_metric(name="ConnectApiCalls", unit=count, value=summary.connect_api_calls)
-    metrics.add_metric(name="ChatMessagesFailed", unit=count, value=len(summary.chat_messages_failed))
     if summary.alert_subscription is not None:
         missing = summary.alert_subscription != Subscription.CONFIRMED.value
         metrics.add_metric(name="AlertSubscriptionMissing", unit=count, value=int(missing))
@@ -56,6 +57,13 @@ def record_run(summary: RunSummary) -> None:
         failed = summary.archive.status is ArchiveStatus.FAILED
         metrics.add_metric(name="ArchiveFailures", unit=count, value=int(failed))
     metrics.add_metric(name="SuccessfulRun", unit=count, value=1)
+
+
+def _record_publishing(summary: RunSummary) -> None:
+    count = MetricUnit.Count
+    metrics.add_metric(name="MessagesPending", unit=count, value=summary.messages_pending)
+    metrics.add_metric(name="MessagesSetAside", unit=count, value=len(summary.messages_set_aside))
+    metrics.add_metric(name="ChatMessagesFailed", unit=count, value=len(summary.chat_messages_failed))
 
 
 def record_organization_run(accounts_scanned: int, accounts_not_observed: int, chat_messages_failed: int) -> None:

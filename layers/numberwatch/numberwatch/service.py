@@ -44,7 +44,7 @@ from .models import (
     Unobserved,
 )
 from .observability import logger
-from .phases.archive import ArchiveSession, open_archive
+from .phases.archive import ArchiveSession, has_manifest, open_archive
 from .phases.attribute import Attribution, attribute_changes
 from .phases.chat import copy_to_chat
 from .phases.confirm import DescribeBudget, confirm
@@ -55,7 +55,21 @@ from .phases.publish import OutboxPublisher
 from .phases.record import changes_of, findings_of, recover_interrupted_runs
 from .phases.report import write_last_month
 from .phases.write import Writer
-from .ports import Archive, Chat, Inventory, Mutation, Publisher, PutRun, PutScope, RunRecord, ScopeRecord, Store, Trail
+from .ports import (
+    Archive,
+    ArchiveUnavailable,
+    Chat,
+    Inventory,
+    LeaseState,
+    Mutation,
+    Publisher,
+    PutRun,
+    PutScope,
+    RunRecord,
+    ScopeRecord,
+    Store,
+    Trail,
+)
 from .report_model import Month
 from .run import WRITE_RESERVE_SECONDS, Deadline, RunContext, iso, no_checkpoint
 from .settings import Settings
@@ -193,9 +207,7 @@ class ScanService:
             logger.warning("Lease held by another run; exiting", extra={"holder": lease.owner})
             return self._finish(summary, clock)
         finished = self._finished_record(account, run.run_id)
-        # A retry that holds its own lease with the run's start time died after the run's record was
-        # written (the archive still to write, which needs the scan): it runs again. Else the run is over.
-        if finished is not None and not (lease.resumed and lease.started_at == finished.started_at):
+        if finished is not None and not self._archive_left(account, run.run_id, lease, finished):
             return self._finish(self._replay(run, finished, deadline), clock)
         run.started_at, run.resumed = lease.started_at, lease.resumed
         if self.archive is not None:
@@ -258,22 +270,41 @@ class ScanService:
         recent = self.store.recent_runs(account, REPLAY_LOOKBACK_RUNS)
         return next((r for r in recent if r.run_id == run_id and r.status in FINISHED), None)
 
+    def _archive_left(self, account: str, run_id: str, lease: LeaseState, finished: RunRecord) -> bool:
+        """Whether a run that is over must still run again, for its evidence, which needs the scan: only a
+        retry holding the run's own lease (same start time, so it died after its record, before its
+        release) whose manifest is not written yet."""
+        if self.archive is None or not (lease.resumed and lease.started_at == finished.started_at):
+            return False
+        try:
+            return not has_manifest(self.archive, account, run_id)
+        except ArchiveUnavailable:
+            return True  # unreadable now: run again, and the archive phase says why it wrote nothing
+
     def _replay(self, run: _Run, finished: RunRecord, deadline: Deadline) -> RunSummary:
         """A run id invoked again after its run was over (an event delivered twice, a retry after a
         failure that followed its record, a redriven step). It scans nothing again: a change made since
         is the next run's to report, under that run's time, with its evidence. It publishes what the run
         left unsent (with their chat copies) and answers with the run's recorded summary."""
         account, run_id = run.account, run.run_id
+        earlier = self.store.run_messages(account, run_id)
         outbox = OutboxPublisher(self.store, self.publisher, account, deadline, self.checkpoint)
         try:
-            outbox.publish([s.message for s in self.store.run_messages(account, run_id) if s.unsent])
+            outbox.publish([s.message for s in earlier if s.unsent])
         finally:
             self.store.release_lease(account, run_id)
         chatted = copy_to_chat(self.chat, outbox.delivered)
-        summary = RunSummary.model_validate({**finished.summary, "run_id": run_id, "status": finished.status})
+        if finished.summary:
+            summary = RunSummary.model_validate({**finished.summary, "run_id": run_id, "status": finished.status})
+        else:  # an interrupted run's record keeps no summary: its messages tell its changes
+            summary = run.summary.model_copy(update={"status": finished.status})
+            summary.message = "the run was interrupted; a later run reported what it had written"
+            for change in changes_of([s.message for s in earlier]):
+                summary.changes[change.change_type.value] += 1
         summary.replayed = True
         summary.messages_published += len(outbox.sent) - len(outbox.set_aside)
         summary.messages_pending = outbox.pending
+        summary.messages_set_aside += outbox.set_aside
         summary.chat_messages_sent += chatted.sent
         summary.chat_messages_failed += chatted.failed
         logger.info(

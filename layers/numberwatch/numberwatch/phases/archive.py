@@ -221,6 +221,11 @@ def _number_arn_prefix(target: Target) -> str:
     return f"arn:{arn.partition}:connect:{arn.region}:{arn.account}:phone-number/"
 
 
+def has_manifest(archive: Archive, account: str, run_id: str) -> bool:
+    """Whether the run's evidence is written (its manifest is written after its objects)."""
+    return any(manifest_run_id(k) == run_id for k in archive.keys(manifest_prefix(account)))
+
+
 def open_archive(
     archive: Archive, account: str, run_id: str, started_at: datetime, collect_inventory: bool
 ) -> ArchiveSession:
