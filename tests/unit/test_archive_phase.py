@@ -15,7 +15,7 @@ import pytest
 
 from numberwatch.archive_format import DETAILS, INVENTORY, Manifest, Table, manifest_prefix, rows_of
 from numberwatch.evidence import EvidenceMismatch, Mismatch, NoInventoryAsOf, inventory_as_of, verify_chain
-from numberwatch.models import ScanRequest
+from numberwatch.models import ScanRequest, Target
 from numberwatch.phases.archive import ArchiveSession
 from numberwatch.ports import Described, Presence
 from numberwatch.run import RunContext, no_checkpoint
@@ -23,7 +23,7 @@ from numberwatch.service import ScanService
 from numberwatch.settings import Settings
 from tests.unit.factories import ACCOUNT, instance, number, numbers, tdg
 from tests.unit.fake_archive import FakeArchive
-from tests.unit.fakes import FakeConnect, FakePublisher, FakeStore
+from tests.unit.fakes import Crash, FakeConnect, FakePublisher, FakeStore, crash_at
 
 ENVIRONMENT = {
     "TABLE_NAME": "numbers",
@@ -174,26 +174,20 @@ def test_dry_limited_and_partial_runs_write_no_inventory_and_say_so() -> None:
         assert (row["full_inventory"], row["note"][:13]) == (False, why[:13])
 
 
-class Crash(Exception):
-    """The kill switch: the invocation dies here, as a Lambda that timed out would."""
-
-
-def crash_at(step: str) -> Callable[[str], None]:
-    def checkpoint(name: str) -> None:
-        if name == step:
-            raise Crash(name)
-
-    return checkpoint
-
-
-def test_a_retry_of_a_run_that_died_after_its_evidence_scans_nothing_again() -> None:
-    # Given a baseline, then a night with a claim that died once its evidence was written, still
-    # holding its lease (it never released it)
+def a_baseline_then_a_claim() -> tuple[Nights, Target]:
+    """Nights after a baseline of three numbers on one instance, which has since claimed a fourth."""
     nights = Nights()
     a = instance("a")
     nights.connect.add(a, *numbers(3, a))
     nights.night()
     nights.connect.add(a, number(20, a))
+    return nights, a
+
+
+def test_a_retry_of_a_run_that_died_after_its_evidence_scans_nothing_again() -> None:
+    # Given a baseline, then a night with a claim that died once its evidence was written, still
+    # holding its lease (it never released it)
+    nights, a = a_baseline_then_a_claim()
     run_id = str(uuid.uuid4())
     release = nights.store.release_lease
 
@@ -222,11 +216,7 @@ def test_a_retry_of_a_run_that_died_after_its_evidence_scans_nothing_again() -> 
 
 def test_a_retry_of_a_run_that_died_before_its_manifest_runs_again_to_write_its_evidence() -> None:
     # Given a baseline, then a night with a claim that died with its evidence half written
-    nights = Nights()
-    a = instance("a")
-    nights.connect.add(a, *numbers(3, a))
-    nights.night()
-    nights.connect.add(a, number(20, a))
+    nights, _ = a_baseline_then_a_claim()
     run_id = str(uuid.uuid4())
     with pytest.raises(Crash):
         nights.night(run_id=run_id, checkpoint=crash_at("archive_objects_written"))

@@ -17,7 +17,7 @@ from numberwatch.run import RunContext, no_checkpoint
 from numberwatch.service import ScanService
 from numberwatch.settings import Settings
 from tests.unit.factories import ACCOUNT, instance, number, numbers, tdg
-from tests.unit.fakes import FakeConnect, FakePublisher, FakeStore, FakeTrail
+from tests.unit.fakes import Crash, FakeConnect, FakePublisher, FakeStore, FakeTrail, crash_at
 
 ENVIRONMENT = {
     "TABLE_NAME": "numbers",
@@ -49,6 +49,13 @@ class Estate:
         )
         context = RunContext(run_id=run_id or str(uuid.uuid4()), remaining_ms=remaining_ms)
         return service.run(ScanRequest(**request), context).model_dump(mode="json")
+
+    def invoked_again(self, run_id: str) -> dict[str, Any]:
+        """The night of `run_id` invoked again once its run is over: it lists nothing and publishes nothing."""
+        self.connect.listed.clear()
+        summary = self.night(run_id=run_id)
+        assert self.connect.listed == [] and self.received() == []
+        return summary
 
     def received(self) -> list[dict[str, Any]]:
         """Every message published since the last call."""
@@ -269,10 +276,6 @@ def test_messages_sns_cannot_take_now_wait_in_the_outbox_for_the_next_run() -> N
     assert summary["messages_pending"] == 0
 
 
-class Crash(Exception):
-    """The kill switch: the run dies here, as a Lambda that timed out would."""
-
-
 def a_release_and_a_claim_overnight(estate: Estate) -> None:
     """A baseline of six numbers on one instance; overnight one of them is released and one claimed."""
     a = instance("a")
@@ -287,13 +290,8 @@ def test_a_retried_run_publishes_what_its_first_attempt_wrote_and_counts_it_in_o
     estate = Estate()
     a_release_and_a_claim_overnight(estate)
     run_id = str(uuid.uuid4())
-
-    def die(step: str) -> None:
-        if step == "after_snapshot_write":
-            raise Crash(step)
-
     with pytest.raises(Crash):
-        estate.night(run_id=run_id, checkpoint=die)
+        estate.night(run_id=run_id, checkpoint=crash_at("after_snapshot_write"))
     assert estate.received() == []
     # When Lambda retries it (same request id) and the outbox index does not show the messages yet
     estate.store.index_shows_new = False
@@ -322,10 +320,8 @@ def test_a_finished_run_invoked_again_scans_nothing_and_answers_its_recorded_sum
     estate.connect.add(a, number(77, a))
     # When the same invocation comes again once its lease is released (an event delivered twice, a
     # retry after a failure that followed the release, a redriven step)
-    estate.connect.listed.clear()
-    again = estate.night(run_id=run_id)
+    again = estate.invoked_again(run_id)
     # Then it lists nothing, reports nothing, and answers with the run's recorded summary
-    assert estate.connect.listed == [] and estate.received() == []
     assert again["replayed"] is True and again["status"] == "COMPLETED"
     assert (again["changes"], again["releases_deferred"]) == (first["changes"], 1)
     # And the run keeps its one record, untouched
@@ -349,10 +345,8 @@ def test_a_finished_run_invoked_again_after_later_runs_still_scans_nothing() -> 
     a = instance("a")
     estate.connect.add(a, number(78, a))
     # When the first night's run id comes again (a state machine redriven days later)
-    estate.connect.listed.clear()
-    again = estate.night(run_id=run_id)
+    again = estate.invoked_again(run_id)
     # Then it scans and reports nothing, and answers with its recorded summary
-    assert estate.connect.listed == [] and estate.received() == []
     assert again["replayed"] is True and again["changes"] == first["changes"]
 
 
@@ -368,10 +362,8 @@ def test_a_replay_that_died_holding_the_lease_is_replayed_again_not_scanned() ->
     a = instance("a")
     estate.connect.add(a, number(79, a))
     # When Lambda retries that replay (it resumes the lease, but not the run's start time)
-    estate.connect.listed.clear()
-    again = estate.night(run_id=run_id)
+    again = estate.invoked_again(run_id)
     # Then it is a replay again: nothing scanned, nothing reported under the old run's time
-    assert estate.connect.listed == [] and estate.received() == []
     assert again["replayed"] is True and again["changes"] == first["changes"]
 
 
@@ -380,22 +372,15 @@ def test_a_run_invoked_again_after_a_later_run_reported_it_interrupted_tells_its
     estate = Estate()
     a_release_and_a_claim_overnight(estate)
     run_id = str(uuid.uuid4())
-
-    def die(step: str) -> None:
-        if step == "after_snapshot_write":
-            raise Crash(step)
-
     with pytest.raises(Crash):
-        estate.night(run_id=run_id, checkpoint=die)
+        estate.night(run_id=run_id, checkpoint=crash_at("after_snapshot_write"))
     estate.store.lease.clear()  # its lease lapsed
     estate.night()
     assert changes(estate.received()) == Counter({"RELEASED": 1, "CLAIMED": 1})
     assert estate.store.run_status(ACCOUNT, run_id) is RunStatus.INTERRUPTED
     # When the dead night's run id comes again (a redriven step)
-    estate.connect.listed.clear()
-    again = estate.night(run_id=run_id)
+    again = estate.invoked_again(run_id)
     # Then it scans and tells nothing, and says what the run wrote
-    assert estate.connect.listed == [] and estate.received() == []
     assert again["replayed"] is True and again["status"] == "INTERRUPTED" and again["account"] == ACCOUNT
     assert (again["changes"]["RELEASED"], again["changes"]["CLAIMED"]) == (1, 1)
 
