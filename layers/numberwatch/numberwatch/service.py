@@ -206,7 +206,9 @@ class ScanService:
             summary.message = f"another run ({lease.owner}) holds the lease until {iso(lease.expires_at)}: nothing done"
             logger.warning("Lease held by another run; exiting", extra={"holder": lease.owner})
             return self._finish(summary, clock)
-        finished = self._finished_record(account, run.run_id)
+        # Read once under the lease: whether this run id is over, and which earlier runs were interrupted.
+        recent = self.store.recent_runs(account, REPLAY_LOOKBACK_RUNS)
+        finished = next((r for r in recent if r.run_id == run.run_id and r.status in FINISHED), None)
         if finished is not None and not self._archive_left(account, run.run_id, lease, finished):
             return self._finish(self._replay(run, finished, deadline), clock)
         run.started_at, run.resumed = lease.started_at, lease.resumed
@@ -227,7 +229,7 @@ class ScanService:
         else:
             writer.write([PutRun(RunRecord(account, run.run_id, run.started_at, RunStatus.RUNNING))])
         outbox.publish([s.message for s in earlier if s.unsent])
-        recovered = recover_interrupted_runs(self.store, self.store, account, run.run_id, run.names)
+        recovered = recover_interrupted_runs(recent, self.store, account, run.run_id, run.names)
         if recovered.records:
             writer.write([*recovered.records, *map(writer.message, recovered.digests)])
         outbox.publish([*recovered.unsent, *writer.written])
@@ -264,11 +266,6 @@ class ScanService:
         return write_last_month(
             self.archive, run.account, run.started_at, run.deadline, settings.number_prices, settings.required_tag_keys
         )
-
-    def _finished_record(self, account: str, run_id: str) -> RunRecord | None:
-        """The run's final record, when an earlier attempt of this run id wrote one."""
-        recent = self.store.recent_runs(account, REPLAY_LOOKBACK_RUNS)
-        return next((r for r in recent if r.run_id == run_id and r.status in FINISHED), None)
 
     def _archive_left(self, account: str, run_id: str, lease: LeaseState, finished: RunRecord) -> bool:
         """Whether a run that is over must still run again, for its evidence, which needs the scan: only a

@@ -20,7 +20,7 @@ from ..digest import Night, build_digest
 from ..events import OutboxMessage, change_from_event, finding_from_event
 from ..models import Change, EventType, Finding, RunStatus
 from ..observability import logger
-from ..ports import Mutation, Outbox, PutRun, RunLog, RunRecord
+from ..ports import Mutation, Outbox, PutRun, RunRecord
 from ..run import iso
 
 RECENT_RUNS_CHECKED = 10
@@ -44,10 +44,11 @@ class Recovered:
 
 
 def recover_interrupted_runs(
-    runs: RunLog, outbox: Outbox, account: str, this_run: str, names: dict[str, str]
+    recent: Sequence[RunRecord], outbox: Outbox, account: str, this_run: str, names: dict[str, str]
 ) -> Recovered:
+    """`recent`: the account's latest run records, newest first, read under this run's lease."""
     recovered = Recovered()
-    for record in runs.recent_runs(account, RECENT_RUNS_CHECKED):
+    for record in recent[:RECENT_RUNS_CHECKED]:
         if record.status is not RunStatus.RUNNING or record.run_id == this_run:
             continue
         logger.warning("Recovering an interrupted run", extra={"interrupted_run": record.run_id})
