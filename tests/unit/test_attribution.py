@@ -103,3 +103,31 @@ def test_a_denied_cloudtrail_never_blocks_the_changes() -> None:
     assert "AccessDeniedException" in summary["attribution"]
     (claimed,) = [b for b in estate.received() if b.get("change_type") == "CLAIMED"]
     assert claimed["actor"] is None and "could not be read" in claimed["attribution"]
+
+
+def test_a_claim_is_looked_up_as_a_claim_and_an_import_as_an_import() -> None:
+    # Given a baseline, a number claimed one night and one imported from End User Messaging (listed with
+    # its source ARN) the next, each recorded by CloudTrail
+    trail = FakeTrail()
+    estate = Estate(trail=trail)
+    a = instance("a")
+    baseline(estate, (a, numbers(2, a)))
+    claimed = number(50, a)
+    imported = dataclasses.replace(number(51, a), source_arn="arn:aws:sms-voice:us-east-1:123456789012:phone-number/x")
+    actors = {}
+    for new, call in ((claimed, "ClaimPhoneNumber"), (imported, "ImportPhoneNumber")):
+        estate.connect.add(a, new)
+        trail.records["us-east-1"] = [
+            dataclasses.replace(trail_record(call, new.id, event_id=call), event_time=datetime.now(UTC))
+        ]
+        trail.lookups.clear()
+        # When the night reports it
+        summary = estate.night()
+        # Then CloudTrail was asked once, for the one call that could have made it
+        assert trail.lookups == [("us-east-1", call)] and summary["cloudtrail_lookups"] == 1
+        (event,) = [
+            b for b in estate.received() if b.get("change_type") == "CLAIMED" and b["phone_number_arn"] == new.arn
+        ]
+        actors[new.arn] = event["actor"]["event_id"]
+    # And each carries the actor of its own call
+    assert actors == {claimed.arn: "ClaimPhoneNumber", imported.arn: "ImportPhoneNumber"}

@@ -40,7 +40,8 @@ _BY_FIELD = {
 def calls_behind(change: Change) -> tuple[str, ...]:
     """The API calls that could have made a change."""
     if change.change_type is ChangeType.CLAIMED:
-        return ("ClaimPhoneNumber", "ImportPhoneNumber")
+        # A number imported from AWS End User Messaging is listed with the ARN it came from.
+        return ("ImportPhoneNumber",) if change.current.source_arn else ("ClaimPhoneNumber",)
     if change.change_type is ChangeType.RELEASED:
         return ("ReleasePhoneNumber",)
     if change.change_type is ChangeType.MOVED:
