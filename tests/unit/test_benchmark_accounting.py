@@ -56,11 +56,14 @@ def test_strongly_consistent_reads_cost_a_unit_per_4_kb_and_a_missing_key_the_mi
 
 
 def test_the_paced_bound_lets_the_burst_go_at_once_then_one_request_a_second_per_region_and_api() -> None:
+    pace = {"rate": 1.0, "burst": 2, "trail_rate": 0.5, "trail_burst": 1}
     listing = [{"region": "us-east-1", "operation": "ListPhoneNumbersV2"}] * 5
-    assert paced_bound(listing, rate=1.0, burst=2) == 3.0
+    assert paced_bound(listing, pace) == 3.0
     # Another API, or another Region, has a bucket of its own: its calls wait for nothing
     others = [{"region": "us-west-2", "operation": "ListPhoneNumbersV2"}, {"region": "us-east-1", "operation": "X"}]
-    assert paced_bound(listing + others, rate=1.0, burst=2) == 3.0
+    assert paced_bound(listing + others, pace) == 3.0
+    # And CloudTrail's lookups go at their own pace: one at once, then one every 2 seconds
+    assert paced_bound([{"region": "us-east-1", "operation": "LookupEvents"}] * 3, pace) == 4.0
 
 
 def test_the_bill_counts_only_the_alarms_a_deployment_creates() -> None:

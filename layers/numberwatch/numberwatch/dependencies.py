@@ -20,7 +20,7 @@ from .adapters.s3_archive import S3Archive
 from .adapters.sns import SnsChat, SnsPublisher
 from .run import WRITE_RESERVE_SECONDS, no_checkpoint
 from .service import ScanService
-from .settings import Settings
+from .settings import CLOUDTRAIL_BURST, Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
@@ -66,7 +66,7 @@ class AwsClients:
             Config(retries={"mode": "adaptive", "total_max_attempts": settings.connect_max_attempts})
         )
         self._connect: dict[str, ConnectClient] = {}
-        self.trail_gate = CallGate(settings.cloudtrail_requests_per_second, burst=2)
+        self.trail_gate = CallGate(settings.cloudtrail_requests_per_second, burst=CLOUDTRAIL_BURST)
         self._cloudtrail: dict[str, CloudTrailClient] = {}
         self._lock = threading.Lock()
 
