@@ -16,7 +16,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run run-org test test-slow lint locks-fresh lock typecheck validate unit integration stack invoke sam-invoke build \
-	awscli bench bench-million bench-no-details bench-parse bench-write bench-org bench-report bench-cli browser screenshot e2e clean
+	awscli bench bench-million bench-details bench-parse bench-write bench-org bench-report bench-cli browser screenshot e2e clean
 
 # Every venv starts from pip pinned by hash (requirements/pip.lock), then installs one lock with
 # every hash checked. $(1): the Python, $(2): the venv, $(3): its lock.
@@ -148,11 +148,12 @@ bench-million: $(INSTALLED)
 	$(BIN)/pip install --quiet --require-hashes -r benchmarks/requirements.lock
 	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run --million
 
-## The nights of 1,000 and 10,000 numbers with no DescribePhoneNumber for details (releases still confirmed),
-## the naive script alongside (writes benchmarks/results/no-details.json, then the report; a few minutes).
-bench-no-details: $(INSTALLED)
+## The nights with details asked for (DetailCallsPerRun 300: tags and status of what changed, then the rest in
+## rotation), the naive script alongside (writes benchmarks/results/details.json, then the report; about 40
+## minutes, most of it the rotation's describes at 1 a second). SIZES=1000,10000 for a shorter run.
+bench-details: $(INSTALLED)
 	$(BIN)/pip install --quiet --require-hashes -r benchmarks/requirements.lock
-	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run --no-details --sizes 1000,10000
+	PYTHONPATH=local:. $(BIN)/python -m benchmarks.run --details $(if $(SIZES),--sizes $(SIZES),)
 
 ## CPU of one ListPhoneNumbersV2 page of 1,000 summaries: botocore's parse against ours, three runs (seconds;
 ## the figures are kept in benchmarks/results/listing-parse.json).

@@ -1,4 +1,5 @@
-"""The benchmark's report: results.md and one PNG per figure, from results.json (and million.json).
+"""The benchmark's report: results.md and one PNG per figure, from results.json (and million.json and
+details.json).
 
 Every table reads the same rows the plots do, so that a later comparison reads the same numbers.
 """
@@ -90,33 +91,36 @@ def main_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def without_details(report: dict[str, Any], no_details: dict[str, Any]) -> list[str]:
-    """The same nights with no DescribePhoneNumber for details (DETAIL_CALLS_PER_RUN 0: releases are still
-    confirmed), against the naive script's nights measured alongside (else those of results.json)."""
+def with_details(report: dict[str, Any], details: dict[str, Any]) -> list[str]:
+    """The same nights with details asked for (details.json), beside the default's (results.json) and the
+    naive script's measured alongside."""
     lines = [
-        "| numbers | night | wall s ours, no details / naive | CPU s ours / naive"
-        " | Connect calls ours / naive (DescribePhoneNumber ours) | $ per run ours / naive |",
+        "| numbers | night | wall s with details / default / naive | DescribePhoneNumber confirm / changes /"
+        " rotation | CPU s with details / default | $ per run with details / default / naive |",
         "|---:|---|---|---|---|---|",
     ]
-    for row in no_details["rows"]:
+    for row in details["rows"]:
         ours = row["ours"]
-        naive = row.get("naive") or (_row(report, row["size"], row["night"]) or {}).get("naive")
-        describes = describe_calls(ours)
+        default = (_row(report, row["size"], row["night"]) or {}).get("ours")
+        naive = row.get("naive")
+        describe = ours["connect"]["describe"]
         cells = [
             f"{row['size']:,}",
             row["night"],
-            f"{ours['wall_seconds']:.1f} / " + (f"{naive['wall_seconds']:.1f}" if naive else "-"),
-            f"{ours['cpu_seconds']:.2f} / " + (f"{naive['cpu_seconds']:.2f}" if naive else "-"),
-            f"{ours['connect']['total']} / " + (str(naive["connect"]["total"]) if naive else "-") + f" ({describes})",
-            f"{ours['cost']['total']:.5f} / " + (f"{naive['cost']['total']:.5f}" if naive else "-"),
-        ]
+            f"{ours['wall_seconds']:.1f} / " + (f"{default['wall_seconds']:.1f}" if default else "-")
+            + " / " + (f"{naive['wall_seconds']:.1f}" if naive else "-"),
+            f"{describe['confirm']} / {describe['changes']} / {describe['rotation']}",
+            f"{ours['cpu_seconds']:.2f} / " + (f"{default['cpu_seconds']:.2f}" if default else "-"),
+            f"{ours['cost']['total']:.5f} / " + (f"{default['cost']['total']:.5f}" if default else "-")
+            + " / " + (f"{naive['cost']['total']:.5f}" if naive else "-"),
+        ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
 def versus_naive(report: dict[str, Any]) -> list[str]:
     lines = [
-        "| numbers | night | wall s ours / naive | DescribePhoneNumber calls (at 1 a second per Region)"
+        "| numbers | night | wall s ours / naive | DescribePhoneNumber calls (confirming releases)"
         " | $ per run ours / naive | what our extra $ buys |",
         "|---:|---|---|---:|---|---|",
     ]
@@ -274,6 +278,18 @@ def million_lines(million: dict[str, Any]) -> list[str]:
     return lines
 
 
+def details_lines(details: dict[str, Any]) -> list[str]:
+    measured = details["measured_on"]
+    pace = measured["pace"]
+    return [
+        "",
+        f"The same nights with details asked for (`DetailCallsPerRun` {pace.get('detail_budget', 0):g}: the tags"
+        " and claim status of every number that changed, then of the others in rotation, within the budget of"
+        f" {pace['describe_budget']:g}; `make bench-details`), measured {measured['date']} at our pace of"
+        f" {pace['rate']:g}/s with a burst of {pace['burst']:g}, the naive script alongside:",
+    ]
+
+
 def reference_loop_lines(rows: list[dict[str, Any]]) -> list[str]:
     """How fast the machine ran Python during the run (runs before the reference loop have no figure)."""
     times = [r["ours"]["reference_loop_ms"] for r in rows if "reference_loop_ms" in r["ours"]]
@@ -287,7 +303,7 @@ def reference_loop_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def markdown(
-    report: dict[str, Any], million: dict[str, Any] | None, no_details: dict[str, Any] | None = None
+    report: dict[str, Any], million: dict[str, Any] | None, details: dict[str, Any] | None = None
 ) -> tuple[str, dict[str, Any]]:
     measured = report["measured_on"]
     pace = measured["pace"]
@@ -299,7 +315,8 @@ def markdown(
         "process, the local stack (strongly consistent) in another; Connect's default quota"
         f" ({measured['quota']['rate']}/s, burst {measured['quota']['burst']}) enforced; our pace"
         f" {pace['rate']:g}/s per Region and API with a burst of {pace['burst']:g}; DescribePhoneNumber budget"
-        f" {pace['describe_budget']:g} a night; Lambda memory {measured['memory_mb']} MB;"
+        f" {pace['describe_budget']:g} a night, {pace.get('detail_budget', 0):g} of it for details;"
+        f" Lambda memory {measured['memory_mb']} MB;"
         f" unit prices of {PRICES_DATE}.",
         "CPU is the handler process's user + system time for the invocation, less the benchmark's own counting;"
         " peak RSS includes the cold start. Calls, items and RSS repeat from run to run; wall and CPU times vary"
@@ -311,27 +328,18 @@ def markdown(
         "## Against the naive script",
         "",
         *versus_naive(report),
-        *(
-            [
-                "",
-                "The same nights without details (`DetailCallsPerRun` 0: releases are still confirmed, no tags or"
-                " status are read; `make bench-no-details`), against the naive script's measured alongside:",
-                "",
-                *without_details(report, no_details),
-            ]
-            if no_details
-            else []
-        ),
+        *([*details_lines(details), "", *with_details(report, details)] if details else []),
         "",
         "## The whole bill",
         "",
         *bill_lines,
         *archive_section(report["rows"]),
         "",
-        "## The rotation of descriptions",
-        "",
-        *rotation_table(report),
-        "",
+        *(
+            ["## The rotation of descriptions (with details asked for)", "", *rotation_table(details), ""]
+            if details
+            else []
+        ),
         "## Cold start (importing the handler, only the layer's dependencies on the path)",
         "",
         *imports_lines(report.get("imports", {})),
@@ -387,9 +395,9 @@ def write_report(results: Path) -> str:
     report = json.loads((results / "results.json").read_text())
     million_path = results / "million.json"
     million = json.loads(million_path.read_text()) if million_path.exists() else None
-    no_details_path = results / "no-details.json"
-    no_details = json.loads(no_details_path.read_text()) if no_details_path.exists() else None
-    text, bill_figures = markdown(report, million, no_details)
+    details_path = results / "details.json"
+    details = json.loads(details_path.read_text()) if details_path.exists() else None
+    text, bill_figures = markdown(report, million, details)
     report["bill"] = bill_figures
     (results / "results.json").write_text(json.dumps(report, indent=2))
     (results / "results.md").write_text(text)

@@ -9,8 +9,9 @@ CloudTrail record), runs the scan again, and shows what a user gets: the digest 
 read (who made each change, the unrouted numbers, the findings, the monthly cost), the events an
 SQS subscriber received, the run summary; and saves the month's report, rendered from the local
 archive alone, to `.local/report-YYYY-MM.html` and prints its path. The scan runs at its default pace under Connect's
-default quota; only its DescribePhoneNumber budget is lowered (30 instead of 300), so that the
-rotation of descriptions takes seconds rather than five minutes.
+default quota, with details asked for (the demo shows tags and findings: required tag keys, and
+DescribePhoneNumber's budget, all of it for details, lowered to 30 from 300, so that the rotation of
+descriptions takes seconds rather than five minutes).
 
 It speaks the digest's language throughout: phone numbers as E.164 numbers, targets by their
 Connect names (an instance's alias, a TDG's name), never by ARN or by the seeding code's keys.
@@ -39,7 +40,7 @@ from .stack import LocalStack
 
 QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
 REPORTS = Path(".local")
-SETTINGS = {"REQUIRED_TAG_KEYS": "cost-center,owner", "DESCRIBE_CALLS_PER_RUN": "30"}
+SETTINGS = {"REQUIRED_TAG_KEYS": "cost-center,owner", "DESCRIBE_CALLS_PER_RUN": "30", "DETAIL_CALLS_PER_RUN": "30"}
 
 
 def run_scan(deployment: Deployment) -> dict[str, Any]:

@@ -34,6 +34,8 @@ from numberwatch.settings import Settings
 from tests.integration.test_reliability import FAST, SCHEDULED, Crash, changes, crash_at, events_of
 from tests.support.estate import HOME, WEST, Estate, Number
 
+WITH_DETAILS = {"DETAIL_CALLS_PER_RUN": "300"}
+
 
 def at(day: int, month: int = 9) -> dt.datetime:
     return dt.datetime(2026, month, day, 6, 0, tzinfo=dt.UTC)
@@ -138,21 +140,22 @@ def test_a_few_nights_answer_the_readme_queries_on_duckdb_as_the_scans_observed(
     estate.describe(on_alpha[0], formula)
     observed: dict[str, list[tuple[str, str, str, str, str]]] = {}
     summaries = {}
-    # When four nights run: a baseline, then claims, releases, moves and an edit
-    summaries[28] = scan(deployment, now=at(28))
+    # When four nights run, details asked for (the README's details query reads them): a baseline, then
+    # claims, releases, moves and an edit
+    summaries[28] = scan(deployment, now=at(28), **WITH_DETAILS)
     observed["2026-09-28"] = listing(estate, targets)
     estate.claim(charlie["Arn"], 2)
     estate.release(on_alpha[1])
     estate.describe(on_alpha[2], "front desk")
-    summaries[29] = scan(deployment, now=at(29))
+    summaries[29] = scan(deployment, now=at(29), **WITH_DETAILS)
     observed["2026-09-29"] = listing(estate, targets)
     estate.move(on_alpha[3], targets["replicated"])
     estate.claim(alpha["Arn"], 1, country="GB")
     estate.release(on_tdg[0])
-    summaries[30] = scan(deployment, now=at(30))
+    summaries[30] = scan(deployment, now=at(30), **WITH_DETAILS)
     observed["2026-09-30"] = listing(estate, targets)
     estate.release(on_alpha[4])
-    summaries[1] = scan(deployment, now=at(1, month=10))
+    summaries[1] = scan(deployment, now=at(1, month=10), **WITH_DETAILS)
     assert all(s["archive"]["status"] == "WRITTEN" and s["archive"]["full_inventory"] for s in summaries.values())
 
     # Then the README's queries, run unchanged on DuckDB over the archive, answer what the scans saw
@@ -206,7 +209,7 @@ def test_the_tags_and_status_each_night_described_are_in_its_details_and_readme_
     for n, added in ((held[0], {"owner": "sales", "cost-center": "42"}), (held[1], {"owner": "ops"}),
                      (held[3], {"cost-center": "7"})):  # fmt: skip
         estate.clients[n.region].tag_resource(resourceArn=n.arn, tags=added)
-    budget = {"DESCRIBE_CALLS_PER_RUN": "50"}  # enough for every number: the rotation covers them all
+    budget = {"DESCRIBE_CALLS_PER_RUN": "50", "DETAIL_CALLS_PER_RUN": "50"}  # the rotation covers them all
     # When a baseline night runs, then two nights that describe every number, a tag changed between them
     scan(deployment, now=at(28), **budget)
     second = scan(deployment, now=at(29), **budget)
@@ -362,18 +365,18 @@ def test_a_retry_of_the_same_run_writes_the_same_bytes_to_the_same_keys(estate: 
     alpha, bravo = estate.instance("alpha"), estate.instance("bravo")
     estate.claim(alpha["Arn"], 3)
     estate.claim(bravo["Arn"], 2, country="GB")
-    scan(deployment, now=at(28))
+    scan(deployment, now=at(28), **WITH_DETAILS)
     estate.claim(alpha["Arn"], 2)
-    # Given a run that dies once its objects are written, before its manifest
+    # Given a run, details asked for, that dies once its objects are written, before its manifest
     run_id = str(uuid.uuid4())
     with pytest.raises(Crash):
-        scan(deployment, run_id=run_id, now=at(29), checkpoint=crash_at("archive_objects_written"))
+        scan(deployment, run_id=run_id, now=at(29), checkpoint=crash_at("archive_objects_written"), **WITH_DETAILS)
     s3 = boto3.client("s3")
     first = {k: s3.get_object(Bucket=deployment.archive_bucket, Key=k)["Body"].read()
              for k in archive_keys(deployment.archive_bucket) if run_id in k}  # fmt: skip
     assert {k.split("/")[0] for k in first} == {"inventory", "details", "changes"}
     # When Lambda retries the same invocation
-    retried = scan(deployment, run_id=run_id, now=at(29, month=9))
+    retried = scan(deployment, run_id=run_id, now=at(29, month=9), **WITH_DETAILS)
     # Then every key it wrote before holds one version, the same bytes; the manifest and runs row follow
     assert retried["archive"]["status"] == "WRITTEN"
     for key, body in first.items():
@@ -429,7 +432,7 @@ def test_dry_and_partial_runs_write_no_inventory_and_say_so(stack: Any, estate: 
     dry = scan(deployment, event={"source": "manual", "dry_run": True}, now=at(29))
     assert dry["archive"]["status"] == "NOT_WRITTEN" and archive_keys(deployment.archive_bucket) == before
     stack.add_fault(operation="ListPhoneNumbersV2", target=bravo["Arn"], error="AccessDeniedException")
-    partial = scan(deployment, now=at(29))
+    partial = scan(deployment, now=at(29), **WITH_DETAILS)
     assert partial["status"] == "PARTIAL"
     assert partial["archive"]["full_inventory"] is False and partial["archive"]["note"].startswith("a partial run")
     written = [k for k in archive_keys(deployment.archive_bucket) if partial["run_id"] in k]

@@ -19,7 +19,7 @@ from tests.integration.test_archive import archive_keys, at, duckdb_over, readme
 from tests.support.estate import Estate
 
 SEPTEMBER = f"reports/account={ACCOUNT}/month=2026-09/"
-REQUIRED = {"REQUIRED_TAG_KEYS": "owner"}
+REQUIRED = {"REQUIRED_TAG_KEYS": "owner", "DETAIL_CALLS_PER_RUN": "300"}
 HOSTILE = '</svg><script>document.title="pwned"</script> =HYPERLINK("http://evil.example","x")'
 
 

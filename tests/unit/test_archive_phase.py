@@ -37,12 +37,12 @@ FIRST_NIGHT = datetime(2026, 9, 28, 6, 0, tzinfo=UTC)
 class Nights:
     """An estate, its store and archive, and nights of the real service one day apart."""
 
-    def __init__(self) -> None:
+    def __init__(self, **settings: str) -> None:
         self.connect = FakeConnect()
         self.store = FakeStore()
         self.publisher = FakePublisher()
         self.archive = FakeArchive()
-        self.settings = Settings.from_environment(ENVIRONMENT)
+        self.settings = Settings.from_environment({**ENVIRONMENT, **settings})
         self.night_number = 0
 
     def night(
@@ -107,7 +107,7 @@ def test_every_full_night_archives_its_inventory_changes_and_summary_in_a_chain(
 
 def test_the_tags_and_status_the_details_phase_read_are_in_the_details_object_and_not_in_the_inventory() -> None:
     # Given tagged numbers on an instance and on a TDG in another Region, the TDG's claim FAILED
-    nights = Nights()
+    nights = Nights(DETAIL_CALLS_PER_RUN="300")
     a, west = instance("a"), tdg("west", home="us-west-2", other="us-east-1")
     tagged = [dataclasses.replace(n, tags=(("owner", f"team-{n.id}"),)) for n in numbers(3, a)]
     far = dataclasses.replace(number(10, west, region="us-west-2"), tags=(("cost-center", "7"),), status="FAILED")
@@ -136,7 +136,7 @@ def test_the_tags_and_status_the_details_phase_read_are_in_the_details_object_an
 
 def test_a_partial_run_writes_the_details_it_read_without_an_inventory() -> None:
     # Given a baseline of two instances, then a night on which one cannot be listed
-    nights = Nights()
+    nights = Nights(DETAIL_CALLS_PER_RUN="300")
     a, b = instance("a"), instance("b")
     held = [dataclasses.replace(n, tags=(("owner", "ops"),)) for n in numbers(2, a)]
     nights.connect.add(a, *held)

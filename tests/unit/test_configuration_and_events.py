@@ -29,7 +29,8 @@ def test_defaults_are_the_documented_ones() -> None:
     assert (settings.mass_release_share, settings.mass_release_min_numbers) == (0.5, 10)
     assert settings.history_retention_days == 400
     assert settings.lease_seconds > 900
-    assert (settings.connect_burst, settings.describe_calls_per_run, settings.full_verification_runs) == (2.0, 300, 30)
+    assert (settings.connect_burst, settings.describe_calls_per_run, settings.full_verification_runs) == (4.0, 300, 30)
+    assert settings.detail_calls_per_run == 0
 
 
 def test_regions_are_parsed_and_deduplicated() -> None:
@@ -53,6 +54,9 @@ def test_regions_are_parsed_and_deduplicated() -> None:
         ({"ORGANIZATION_ACCOUNTS": "\u0661\u0662\u0663456789012"}, "ORGANIZATION_ACCOUNTS"),
         ({"MEMBER_ROLE_NAME": "Lecture\u00e9"}, "MEMBER_ROLE_NAME"),
         ({"MEMBER_EXTERNAL_ID": "id-\u00e9t\u00e9"}, "MEMBER_EXTERNAL_ID"),
+        # Required tags are read by DescribePhoneNumber alone: without its budget, no number could pass.
+        ({"REQUIRED_TAG_KEYS": "owner"}, "DETAIL_CALLS_PER_RUN"),
+        ({"REQUIRED_TAG_KEYS": "owner", "DETAIL_CALLS_PER_RUN": "300", "DESCRIBE_CALLS_PER_RUN": "0"}, "DETAIL_CALLS"),
     ],
 )
 def test_a_bad_setting_is_named(environment: dict[str, str | None], named: str) -> None:

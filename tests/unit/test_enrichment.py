@@ -103,7 +103,7 @@ def test_a_flow_deleted_while_numbers_use_it_is_a_finding_once() -> None:
 
 # ------------------------------------------------------------------ status and tags
 def test_a_failed_claim_and_a_number_stuck_in_progress_are_findings() -> None:
-    estate = Estate()
+    estate = Estate(DETAIL_CALLS_PER_RUN="300")
     a = instance("a")
     held = numbers(5, a)
     baseline(estate, (a, held))
@@ -121,7 +121,7 @@ def test_a_failed_claim_and_a_number_stuck_in_progress_are_findings() -> None:
 
 
 def test_tags_are_described_a_change_of_tags_is_an_update_and_missing_required_keys_a_finding() -> None:
-    estate = Estate(REQUIRED_TAG_KEYS="cost-center,owner")
+    estate = Estate(REQUIRED_TAG_KEYS="cost-center,owner", DETAIL_CALLS_PER_RUN="300")
     a = instance("a")
     held = [dataclasses.replace(n, tags=(("cost-center", "42"), ("owner", "ops"))) for n in numbers(4, a)]
     baseline(estate, (a, held))
@@ -147,7 +147,7 @@ def test_tags_are_described_a_change_of_tags_is_an_update_and_missing_required_k
 
 def test_every_number_is_described_within_the_rotation_the_budget_allows() -> None:
     # 60 numbers, 12 descriptions a night: every number within ceil(60 / 12) + 1 nights
-    estate = Estate(DESCRIBE_CALLS_PER_RUN="12")
+    estate = Estate(DESCRIBE_CALLS_PER_RUN="12", DETAIL_CALLS_PER_RUN="12")
     a = instance("a")
     held = numbers(60, a)
     baseline(estate, (a, held))
@@ -160,9 +160,9 @@ def test_every_number_is_described_within_the_rotation_the_budget_allows() -> No
     assert set(described) == {n.arn for n in held}
 
 
-def test_with_no_calls_for_details_the_budget_confirms_releases_and_describes_nothing_else() -> None:
-    # Given a baseline of 40 numbers, and a night budget of 300 of which none may go to details
-    estate = Estate(DETAIL_CALLS_PER_RUN="0")
+def test_by_default_the_budget_confirms_releases_and_describes_nothing_else() -> None:
+    # Given a baseline of 40 numbers, and the default settings: a night budget of 300, none for details
+    estate = Estate()
     a = instance("a")
     held = numbers(40, a)
     baseline(estate, (a, held))
@@ -197,7 +197,7 @@ def test_details_take_at_most_their_share_and_the_run_counts_every_call() -> Non
 
 def test_the_rotation_moves_on_when_a_bucket_holds_more_numbers_than_a_night_can_describe() -> None:
     # Given 300 numbers, 2 descriptions a night: some of the 256 fingerprint buckets hold 3 numbers or more
-    estate = Estate(DESCRIBE_CALLS_PER_RUN="2")
+    estate = Estate(DESCRIBE_CALLS_PER_RUN="2", DETAIL_CALLS_PER_RUN="2")
     a = instance("a")
     held = numbers(300, a)
     baseline(estate, (a, held))

@@ -78,7 +78,7 @@ class DescriptionsMeet(FakeConnect):
 def test_the_regions_tags_and_status_are_described_at_the_same_time() -> None:
     # Given a baseline of two Regions, and Connect answering a Region's descriptions only while the
     # other Region's are being asked for
-    estate = Estate()
+    estate = Estate(DETAIL_CALLS_PER_RUN="300")
     east, west = instance("east"), instance("west", region=WEST)
     east_numbers, west_numbers = numbers(3, east), [number(10 + i, west, region=WEST) for i in range(2)]
     baseline(estate, (east, east_numbers), (west, west_numbers))

@@ -15,6 +15,7 @@ from samtranslator.translator.transform import transform
 from localaws.template import function_environment, parameter_defaults, resolve, resolve_all, resource, template
 from numberwatch.models import PEOPLE_EVENT_TYPES, RunStatus, RunSummary
 from numberwatch.observability import metrics, record_organization_run, record_run
+from numberwatch.settings import ConfigurationError, Settings
 
 CONNECT_WRITES = re.compile(
     r"^connect:(Claim|Release|Update|Delete|Create|Associate|Disassociate|Import|Put|Start|Stop|Tag|Untag|Replicate)"
@@ -408,7 +409,7 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     }
     assert bounds == {
         "DescribeCallsPerRun": ("Number", 300, 0, 5000),
-        "DetailCallsPerRun": ("Number", 5000, 0, 5000),
+        "DetailCallsPerRun": ("Number", 0, 0, 5000),
         "FullVerificationRuns": ("Number", 30, 1, 365),
     }
     resolved = function_environment(
@@ -424,8 +425,53 @@ def test_the_new_settings_reach_the_function_and_messages_set_aside_alarm_operat
     assert (
         resolved["DESCRIBE_CALLS_PER_RUN"], resolved["DETAIL_CALLS_PER_RUN"], resolved["FULL_VERIFICATION_RUNS"],
         resolved["ALERT_EMAIL"],
-    ) == ("300", "5000", "30", "")  # fmt: skip
+    ) == ("300", "0", "30", "")  # fmt: skip
     assert_alarms_operators_at_one(custom_metric_alarm("MessagesSetAside"))
+
+
+def rule_holds(expression: Any, parameters: dict[str, str]) -> Any:
+    """A template rule's condition or assertion, evaluated on parameter values (as CloudFormation does,
+    every value a string)."""
+    if isinstance(expression, dict):
+        ((function, argument),) = expression.items()
+        if function == "Ref":
+            return parameters[argument]
+        values = [rule_holds(a, parameters) for a in argument]
+        return {"Fn::Not": lambda: not values[0], "Fn::Equals": lambda: values[0] == values[1],
+                "Fn::And": lambda: all(values), "Fn::Or": lambda: any(values)}[function]()  # fmt: skip
+    return expression
+
+
+@pytest.mark.parametrize(
+    ("tags", "details", "describes"),
+    [("", "0", "300"), ("owner", "0", "300"), ("owner", "300", "300"), ("owner", "300", "0"), ("", "300", "0")],
+)
+def test_required_tags_without_describes_are_refused_at_deploy_as_at_cold_start(
+    tags: str, details: str, describes: str
+) -> None:
+    # Given the template's rules, and parameter values as a deployment gives them
+    values = {"RequiredTagKeys": tags, "DetailCallsPerRun": details, "DescribeCallsPerRun": describes}
+    # When CloudFormation checks them
+    deployable = all(
+        not rule_holds(rule.get("RuleCondition", True), values)
+        or all(rule_holds(a["Assert"], values) for a in rule["Assertions"])
+        for rule in template()["Rules"].values()
+    )
+    # Then it accepts exactly what the function's settings accept
+    environment = {
+        "TABLE_NAME": "t-1",
+        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:n",
+        "AWS_REGION": "us-east-1",
+        "REQUIRED_TAG_KEYS": tags,
+        "DETAIL_CALLS_PER_RUN": details,
+        "DESCRIBE_CALLS_PER_RUN": describes,
+    }
+    try:
+        Settings.from_environment(environment)
+        accepted = True
+    except ConfigurationError:
+        accepted = False
+    assert deployable == accepted == (not tags or "0" not in (details, describes))
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,9 @@ _REGION_SHAPE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _TOPIC_ARN = r"arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+"
 
 
+CLOUDTRAIL_BURST = 2
+
+
 class ConfigurationError(Exception):
     """The function's environment is wrong; the message names each bad variable."""
 
@@ -79,15 +82,16 @@ class Settings(BaseModel):
         default=None, alias="SCAN_REGIONS"
     )
     connect_requests_per_second: float = Field(default=1.0, alias="CONNECT_REQUESTS_PER_SECOND", gt=0, le=100)
-    connect_burst: float = Field(default=2.0, alias="CONNECT_BURST", ge=1, le=100)
+    # Connect's burst is 5: a small estate's calls go at once, and one is left for anyone else at that moment.
+    connect_burst: float = Field(default=4.0, alias="CONNECT_BURST", ge=1, le=100)
     connect_max_attempts: int = Field(default=8, alias="CONNECT_MAX_ATTEMPTS", ge=1, le=20)
     # DescribePhoneNumber calls a run may spend confirming releases: at our pace of 1 a second,
     # 300 take 5 minutes of the 15; a night with more releases confirms the rest the next night.
     describe_calls_per_run: int = Field(default=300, alias="DESCRIBE_CALLS_PER_RUN", ge=0, le=5000)
     # Of that budget, at most this many for details (tags and status) of the numbers that changed, then
-    # of the others in rotation (the default, the maximum: all of it); 0 leaves it all to confirming
-    # releases, the one use that alerts depend on.
-    detail_calls_per_run: int = Field(default=5000, alias="DETAIL_CALLS_PER_RUN", ge=0, le=5000)
+    # of the others in rotation. The default, 0, leaves it all to confirming releases, the one use that
+    # alerts depend on: each detail is a second of the night at our pace, so details are asked for.
+    detail_calls_per_run: int = Field(default=0, alias="DETAIL_CALLS_PER_RUN", ge=0, le=5000)
     # Every bucket is re-read number by number once every this many runs, whatever its fingerprint.
     full_verification_runs: int = Field(default=30, alias="FULL_VERIFICATION_RUNS", ge=1, le=365)
     mass_release_share: float = Field(default=0.5, alias="MASS_RELEASE_SHARE", gt=0, le=1)
@@ -103,7 +107,8 @@ class Settings(BaseModel):
     number_prices: Annotated[PriceTable, BeforeValidator(_price_table)] = Field(
         default_factory=PriceTable.example_table, alias="NUMBER_PRICES"
     )
-    # Who made each change: CloudTrail LookupEvents, at this pace per Region (its quota: 2 a second).
+    # Who made each change: CloudTrail LookupEvents, at this pace per Region (its quota: 2 a second, its
+    # burst unpublished: at most CLOUDTRAIL_BURST go at once).
     cloudtrail_lookup: bool = Field(default=True, alias="CLOUDTRAIL_LOOKUP")
     cloudtrail_requests_per_second: float = Field(default=1.0, alias="CLOUDTRAIL_REQUESTS_PER_SECOND", gt=0, le=2)
     # The evidence archive's bucket (empty: no archive).
@@ -153,6 +158,11 @@ class Settings(BaseModel):
             object.__setattr__(self, "chat_topic_arn", None)
         if self.archive_bucket == "":
             object.__setattr__(self, "archive_bucket", None)
+        if self.required_tag_keys and min(self.describe_calls_per_run, self.detail_calls_per_run) == 0:
+            raise ValueError(
+                "REQUIRED_TAG_KEYS needs tags, which only DescribePhoneNumber reads: set DETAIL_CALLS_PER_RUN"
+                " (and DESCRIBE_CALLS_PER_RUN) above 0, e.g. 300, or leave REQUIRED_TAG_KEYS empty"
+            )
         return self
 
     @property
