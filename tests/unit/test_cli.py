@@ -12,12 +12,13 @@ from rich.console import Console
 from rich.progress import Progress
 from typer.testing import CliRunner
 
+from localaws.template import resource
 from numberwatch.adapters import dynamodb
 from numberwatch.models import RunStatus, RunSummary
 from numberwatch_cli import context
 from numberwatch_cli.app import app
 from numberwatch_cli.commands.progress import ScanProgress, pages_for, seconds_left
-from numberwatch_cli.commands.scan import needs_attention
+from numberwatch_cli.commands.scan import RUN_PARAMETERS, needs_attention, settings_for
 from numberwatch_cli.commands.status import problems
 from numberwatch_cli.context import DEFAULT_STACK_NAME, Context, samconfig_stack_name
 from numberwatch_cli.output import as_csv, csv_cell, plain, table
@@ -153,3 +154,37 @@ def test_with_the_bucket_named_no_stack_parameter_is_read() -> None:
     named = Context("connect-number-watch", given={"bucket": "evidence"})
     # Then the report's defaults come from no stack: nothing is asked of CloudFormation
     assert named.parameter("RequiredTagKeys") is None
+
+
+def test_a_laptop_scan_takes_the_parameters_the_stack_was_deployed_with_unless_the_shell_sets_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a stack deployed with details asked for and a required tag, and a shell that lowers the budget
+    for variable in RUN_PARAMETERS:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("DESCRIBE_CALLS_PER_RUN", "50")
+    deployed = Context("connect-number-watch", region="us-east-1")
+    deployed.__dict__["stack"] = {
+        "Parameters": [
+            {"ParameterKey": "DetailCallsPerRun", "ParameterValue": "300"},
+            {"ParameterKey": "DescribeCallsPerRun", "ParameterValue": "300"},
+            {"ParameterKey": "RequiredTagKeys", "ParameterValue": "owner"},
+            {"ParameterKey": "NumberPrices", "ParameterValue": ""},
+        ],
+        "Outputs": [
+            {"OutputKey": "SnapshotTableName", "OutputValue": "numbers"},
+            {"OutputKey": "NumberTopicArn", "OutputValue": "arn:aws:sns:us-east-1:123456789012:numbers"},
+        ],
+    }
+    # When the scan command reads its settings
+    settings = settings_for(deployed)
+    # Then it runs as the nightly function does, but for what the shell set
+    assert (settings.detail_calls_per_run, settings.required_tag_keys) == (300, ("owner",))
+    assert settings.describe_calls_per_run == 50
+
+
+def test_the_parameters_a_laptop_scan_takes_are_those_the_template_gives_the_function() -> None:
+    variables = resource("ScanNumbersFunction")["Properties"]["Environment"]["Variables"]
+    assert {variable: variables[variable] for variable in RUN_PARAMETERS} == {
+        variable: {"Ref": name} for variable, name in RUN_PARAMETERS.items()
+    }

@@ -1,8 +1,9 @@
 """`numberwatch scan`: the nightly scan, run from a laptop with your own credentials.
 
-It is the function's own code: `Settings` from the stack's outputs (and the function's variables, where
-set in this shell), `dependencies.build_scan_service`, `ScanService.run`, the same request model. A dry
-run (the default) lists, diffs and reports, and writes, publishes and leases nothing. `--write` runs
+It is the function's own code: `Settings` from the stack's outputs and the parameters it was deployed
+with (a function variable set in this shell wins), `dependencies.build_scan_service`, `ScanService.run`,
+the same request model. A dry run (the default) lists, diffs and reports, and writes, publishes and
+leases nothing. `--write` runs
 for real, under the lease, within the function's 15 minutes. The number topic admits only the
 function's role as publisher: what a laptop run cannot publish stays in the outbox, and the next
 nightly run sends it (nothing is lost; `messages_pending` says how many).
@@ -29,8 +30,26 @@ from ..output import Report, as_json, say
 LAMBDA_TIMEOUT_SECONDS = 900  # the function's; the lease (LEASE_SECONDS) outlasts it
 
 
+# The stack's parameters that shape a run, by the function's variable each sets (template.yaml's
+# Environment): a laptop run behaves as the nightly one, unless this shell sets the variable itself.
+RUN_PARAMETERS = {
+    "CONNECT_REQUESTS_PER_SECOND": "ConnectRequestsPerSecond",
+    "MASS_RELEASE_SHARE": "MassReleaseShare",
+    "MASS_RELEASE_MIN_NUMBERS": "MassReleaseMinNumbers",
+    "DESCRIBE_CALLS_PER_RUN": "DescribeCallsPerRun",
+    "DETAIL_CALLS_PER_RUN": "DetailCallsPerRun",
+    "FULL_VERIFICATION_RUNS": "FullVerificationRuns",
+    "REQUIRED_TAG_KEYS": "RequiredTagKeys",
+    "NUMBER_PRICES": "NumberPrices",
+    "CLOUDTRAIL_LOOKUP": "CloudTrailLookup",
+    "HISTORY_RETENTION_DAYS": "HistoryRetentionDays",
+}
+
+
 def settings_for(context: Context) -> Settings:
-    """The function's settings: its resources from the stack, the rest from this shell or the defaults."""
+    """The function's settings: its resources and the parameters it was deployed with from the stack, a
+    variable set in this shell over them, the defaults for the rest."""
+    deployed = {variable: value for variable, name in RUN_PARAMETERS.items() if (value := context.parameter(name))}
     resources = {
         "TABLE_NAME": context.resource("table"),
         "TOPIC_ARN": context.resource("topic"),
@@ -39,7 +58,9 @@ def settings_for(context: Context) -> Settings:
         "AWS_REGION": context.region_name,
     }
     try:
-        return Settings.from_environment({**os.environ, **{k: v for k, v in resources.items() if v is not None}})
+        return Settings.from_environment(
+            {**deployed, **os.environ, **{k: v for k, v in resources.items() if v is not None}}
+        )
     except ConfigurationError as exc:
         raise CliError(str(exc)) from exc
 
