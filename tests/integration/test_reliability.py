@@ -186,10 +186,10 @@ def test_under_connects_default_quota_two_regions_read_in_parallel_are_never_thr
             estate.claim(estate.instance(f"pace-{region}-{index}", region)["Arn"], 1)
     stack.set_quotas(enabled=True, rate=2, burst=5, unlimited_access_keys=[])
     stack.clear_requests()
-    # When the scan runs at its default pace (1 a second, burst 2, per Region and API), the Regions in
+    # When the scan runs at its default pace (1 a second, burst 4, per Region and API), the Regions in
     # parallel and each Region's instances several at a time, with no retry to absorb a throttle (one
     # would leave its target unobserved)
-    summary = scan(deployment, CONNECT_REQUESTS_PER_SECOND="1", CONNECT_BURST="2", CONNECT_MAX_ATTEMPTS="1")
+    summary = scan(deployment, CONNECT_REQUESTS_PER_SECOND="1", CONNECT_MAX_ATTEMPTS="1")  # the burst: its default
     # Then every target of both Regions is observed and Connect throttled nothing
     assert summary["targets_unobserved"] == [] and summary["numbers_observed"] == 16
     log = stack.requests(entries=True)

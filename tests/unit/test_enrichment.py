@@ -12,8 +12,9 @@ import pytest
 from numberwatch.cost import PriceTable, PriceTableError
 from numberwatch.models import PhoneNumber
 from numberwatch.phases.confirm import DescribeBudget
+from numberwatch.settings import Settings
 from tests.unit.factories import instance, number, numbers, tdg
-from tests.unit.test_scan_service import Estate, baseline
+from tests.unit.test_scan_service import ENVIRONMENT, Estate, baseline
 
 NO_CHANGE = {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
 
@@ -143,6 +144,39 @@ def test_tags_are_described_a_change_of_tags_is_an_update_and_missing_required_k
     # And it is not told again while it stays so
     summary = estate.night()
     assert summary["findings"] == {} and summary["changes"] == NO_CHANGE
+
+
+def test_details_switched_off_after_nights_with_them_report_nothing_false_and_a_tag_change_is_told_later() -> None:
+    # Given tagged numbers, one in progress, described on nights with details asked for
+    estate = Estate(REQUIRED_TAG_KEYS="owner", DETAIL_CALLS_PER_RUN="300")
+    a = instance("a")
+    held = [dataclasses.replace(n, tags=(("owner", "ops"),)) for n in numbers(4, a)]
+    held[1] = dataclasses.replace(held[1], status="IN_PROGRESS")
+    baseline(estate, (a, held))
+    assert estate.night()["findings"] == {}
+    estate.received()
+    # When details are switched off (the default), and someone drops a tag and edits a description
+    estate.settings = Settings.from_environment(ENVIRONMENT)
+    estate.connect.numbers[a.arn][held[0].arn] = dataclasses.replace(held[0], tags=())
+    estate.connect.numbers[a.arn][held[2].arn] = dataclasses.replace(held[2], description="Front desk")
+    estate.connect.described.clear()
+    summary = estate.night()
+    # Then the edit alone is reported, nothing is described, and no finding is made
+    assert summary["changes"] == {**NO_CHANGE, "UPDATED": 1} and summary["findings"] == {}
+    assert estate.connect.described == [] and summary["describe_calls"] == 0
+    (update,) = [b for b in estate.received() if b.get("change_type") == "UPDATED"]
+    assert update["changed_fields"] == ["PhoneNumberDescription"]
+    # And its tags and status are as last described (the README says so), never dropped as a change
+    assert (update["after"]["Tags"], update["after"]["PhoneNumberStatus"]) == ({"owner": "ops"}, "CLAIMED")
+    assert estate.night()["changes"] == NO_CHANGE
+    # When details are asked for again, the tag dropped meanwhile is told: an UPDATED of its tags, a finding
+    estate.settings = Settings.from_environment(
+        {**ENVIRONMENT, "REQUIRED_TAG_KEYS": "owner", "DETAIL_CALLS_PER_RUN": "300"}
+    )
+    estate.received()
+    summary = estate.night()
+    assert summary["changes"] == {**NO_CHANGE, "UPDATED": 1}
+    assert summary["findings"] == {"MISSING_REQUIRED_TAGS": 1, "STUCK_IN_PROGRESS": 1}
 
 
 def test_every_number_is_described_within_the_rotation_the_budget_allows() -> None:
