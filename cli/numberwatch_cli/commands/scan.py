@@ -3,10 +3,9 @@
 It is the function's own code: `Settings` from the stack's outputs and the parameters it was deployed
 with (a function variable set in this shell wins), `dependencies.build_scan_service`, `ScanService.run`,
 the same request model. A dry run (the default) lists, diffs and reports, and writes, publishes and
-leases nothing. `--write` runs
-for real, under the lease, within the function's 15 minutes. The number topic admits only the
-function's role as publisher: what a laptop run cannot publish stays in the outbox, and the next
-nightly run sends it (nothing is lost; `messages_pending` says how many).
+leases nothing. `--write` runs for real, under the lease, within the function's 15 minutes. The number
+topic admits only the function's role as publisher: what a laptop run cannot publish stays in the
+outbox, and the next nightly run sends it (nothing is lost; `messages_pending` says how many).
 """
 
 from __future__ import annotations

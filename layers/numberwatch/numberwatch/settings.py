@@ -20,6 +20,7 @@ _REGION_SHAPE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _TOPIC_ARN = r"arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+"
 
 
+# LookupEvents at most this many at once: its quota is 2 a second, its burst unpublished.
 CLOUDTRAIL_BURST = 2
 
 
@@ -90,7 +91,7 @@ class Settings(BaseModel):
     describe_calls_per_run: int = Field(default=300, alias="DESCRIBE_CALLS_PER_RUN", ge=0, le=5000)
     # Of that budget, at most this many for details (tags and status) of the numbers that changed, then
     # of the others in rotation. The default, 0, leaves it all to confirming releases, the one use that
-    # alerts depend on: each detail is a second of the night at our pace, so details are asked for.
+    # alerts depend on: each detail is a second of the night at our pace, so details are opt-in.
     detail_calls_per_run: int = Field(default=0, alias="DETAIL_CALLS_PER_RUN", ge=0, le=5000)
     # Every bucket is re-read number by number once every this many runs, whatever its fingerprint.
     full_verification_runs: int = Field(default=30, alias="FULL_VERIFICATION_RUNS", ge=1, le=365)
@@ -107,8 +108,7 @@ class Settings(BaseModel):
     number_prices: Annotated[PriceTable, BeforeValidator(_price_table)] = Field(
         default_factory=PriceTable.example_table, alias="NUMBER_PRICES"
     )
-    # Who made each change: CloudTrail LookupEvents, at this pace per Region (its quota: 2 a second, its
-    # burst unpublished: at most CLOUDTRAIL_BURST go at once).
+    # Who made each change: CloudTrail LookupEvents, at this pace per Region (its quota: 2 a second).
     cloudtrail_lookup: bool = Field(default=True, alias="CLOUDTRAIL_LOOKUP")
     cloudtrail_requests_per_second: float = Field(default=1.0, alias="CLOUDTRAIL_REQUESTS_PER_SECOND", gt=0, le=2)
     # The evidence archive's bucket (empty: no archive).
