@@ -441,6 +441,39 @@ def test_change_records_are_kept_as_history_for_the_retention_period(
     assert [json.loads(i["body"]["S"])["change_type"] for i in history] == ["RELEASED"]
 
 
+def test_a_number_s_history_keeps_its_order_between_two_runs_of_one_second(
+    stack: StackControl, estate: Estate, deployment: Deployment
+) -> None:
+    # Given numbers in a baseline, each edited before a run and released before the next, both runs
+    # starting within one second (observed_at, the history's time, keeps whole seconds)
+    target = estate.instance("a")
+    numbers = estate.claim(target["Arn"], 8)
+    baseline(deployment)
+    second = datetime.now(UTC).replace(microsecond=0)
+    for number in numbers:
+        estate.describe(number, "Sales")
+    scan(deployment, now=lambda: second)
+    for number in numbers:
+        estate.release(number)
+    scan(deployment, now=lambda: second + timedelta(milliseconds=500))
+    stack.settle()  # the history index is eventually consistent
+    # When each number's history is read from the index, as the README's command does
+    histories = [
+        [
+            json.loads(i["body"]["S"])["change_type"]
+            for i in boto3.client("dynamodb").query(
+                TableName=deployment.table,
+                IndexName="NumberHistory",
+                KeyConditionExpression="GSI3PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"NUM#{number.arn}"}},
+            )["Items"]
+        ]
+        for number in numbers
+    ]
+    # Then every one is oldest first: the edit, then the release (by the number's versions, not by chance)
+    assert histories == [["UPDATED", "RELEASED"]] * len(numbers)
+
+
 # ------------------------------------------------------------------ the people's subscription
 def test_a_run_says_when_the_people_s_email_subscription_is_gone(
     estate: Estate, deployment: Deployment, capsys: pytest.CaptureFixture[str]

@@ -53,6 +53,8 @@ class OutboxMessage:
     attributes: dict[str, str] = field(default_factory=dict)
     number_arn: str | None = None
     expires_at: int | None = None  # kept as history until then (DynamoDB TTL)
+    # A change's snapshot version of its number: orders the number's history between runs of one second.
+    version: int | None = None
 
     @cached_property
     def envelope(self) -> str:
@@ -193,6 +195,7 @@ def number_event(
             "region": region,
         },
         number_arn=change.number_arn,
+        version=change.version_after,
     )
 
 
