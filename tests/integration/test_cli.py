@@ -23,7 +23,7 @@ from numberwatch.adapters.s3_archive import S3Archive
 from numberwatch.archive_format import Manifest, manifest_prefix
 from numberwatch_cli.app import app
 from tests.integration.test_connect_flows import CONTENT
-from tests.integration.test_reliability import FAST
+from tests.integration.test_reliability import FAST, edited_then_released_within_one_second
 from tests.support.estate import HOME, Estate, Number
 
 HOSTILE = '=HYPERLINK("http://evil.example","x") [bold red]pwned[/] \x1b[2J'
@@ -209,3 +209,17 @@ def test_a_write_scan_while_another_run_holds_the_lease_does_nothing_and_exits_1
     # Then it is skipped, says who holds the lease, and exits 1
     assert result.exit_code == 1
     assert "SKIPPED" in result.stdout and holder in result.stdout
+
+
+def test_history_keeps_a_number_s_order_between_two_runs_of_one_second(
+    stack: StackControl, estate: Estate, deployment: Deployment
+) -> None:
+    # Given numbers edited by one run and released by another of the same second
+    numbers = edited_then_released_within_one_second(stack, estate, deployment)
+    # When each one's history is asked for
+    histories = [
+        [row["event"] for row in rows(numberwatch(deployment, "history", number.e164, "--format", "json"))]
+        for number in numbers
+    ]
+    # Then every one is oldest first: the edit, then the release
+    assert histories == [["UPDATED", "RELEASED"]] * len(numbers)

@@ -441,11 +441,10 @@ def test_change_records_are_kept_as_history_for_the_retention_period(
     assert [json.loads(i["body"]["S"])["change_type"] for i in history] == ["RELEASED"]
 
 
-def test_a_number_s_history_keeps_its_order_between_two_runs_of_one_second(
-    stack: StackControl, estate: Estate, deployment: Deployment
-) -> None:
-    # Given numbers in a baseline, each edited before a run and released before the next, both runs
-    # starting within one second (observed_at, the history's time, keeps whole seconds)
+def edited_then_released_within_one_second(stack: StackControl, estate: Estate, deployment: Deployment) -> list[Number]:
+    """Numbers in a baseline, each edited before a run and released before the next, both runs starting
+    within one second (observed_at, the history's time, keeps whole seconds). Eight of them: were their
+    records ordered by chance, all eight in order would be one chance in 256."""
     target = estate.instance("a")
     numbers = estate.claim(target["Arn"], 8)
     baseline(deployment)
@@ -457,6 +456,14 @@ def test_a_number_s_history_keeps_its_order_between_two_runs_of_one_second(
         estate.release(number)
     scan(deployment, now=lambda: second + timedelta(milliseconds=500))
     stack.settle()  # the history index is eventually consistent
+    return numbers
+
+
+def test_a_number_s_history_keeps_its_order_between_two_runs_of_one_second(
+    stack: StackControl, estate: Estate, deployment: Deployment
+) -> None:
+    # Given numbers edited by one run and released by another of the same second
+    numbers = edited_then_released_within_one_second(stack, estate, deployment)
     # When each number's history is read from the index, as the README's command does
     histories = [
         [

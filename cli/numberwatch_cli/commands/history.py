@@ -92,6 +92,7 @@ def history(
         rows += [row_of(json.loads(item["body"]["S"])) for page in pages for item in page.get("Items", [])]
     if not rows:
         raise CliError(f"no change of {number} is recorded in the table: check the number")
-    rows.sort(key=lambda row: (str(row["observed_at"]), str(row["event"])))
+    # Stable: within one second, each ARN's records keep their index's order (the number's versions).
+    rows.sort(key=lambda row: str(row["observed_at"]))
     columns = (*COLUMNS, "before", "after", "actor") if output is Format.JSON else COLUMNS
     emit(Console(highlight=False, soft_wrap=output is not Format.TABLE), output, f"History of {number}", columns, rows)
