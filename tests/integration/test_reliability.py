@@ -448,7 +448,8 @@ def edited_then_released_within_one_second(stack: StackControl, estate: Estate, 
     target = estate.instance("a")
     numbers = estate.claim(target["Arn"], 8)
     baseline(deployment)
-    second = datetime.now(UTC).replace(microsecond=0)
+    # The next whole second: after the baseline's start, where CloudTrail's window for the first run begins
+    second = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
     for number in numbers:
         estate.describe(number, "Sales")
     scan(deployment, now=lambda: second)
