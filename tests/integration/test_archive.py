@@ -31,8 +31,9 @@ from numberwatch.evidence import verify_chain
 from numberwatch.request import parse_scan_request
 from numberwatch.run import RunContext, no_checkpoint
 from numberwatch.settings import Settings
-from tests.integration.test_reliability import FAST, SCHEDULED, Crash, changes, crash_at, events_of
+from tests.integration.test_reliability import FAST, SCHEDULED, changes, events_of
 from tests.support.estate import HOME, WEST, Estate, Number
+from tests.support.kill_switch import Crash, crash_at
 
 WITH_DETAILS = {"DETAIL_CALLS_PER_RUN": "300"}
 

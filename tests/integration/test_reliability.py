@@ -27,22 +27,11 @@ from numberwatch.request import parse_scan_request
 from numberwatch.run import RunContext, utc_now
 from numberwatch.settings import Settings
 from tests.support.estate import HOME, WEST, Estate, Number
+from tests.support.kill_switch import Crash, crash_at
 
 FAST = {"CONNECT_REQUESTS_PER_SECOND": "100", "CONNECT_MAX_ATTEMPTS": "2"}
 SCHEDULED = json.loads((ROOT / "events" / "scheduled.json").read_text())
 NO_CHANGE = {"CLAIMED": 0, "RELEASED": 0, "MOVED": 0, "UPDATED": 0}
-
-
-class Crash(Exception):
-    """The kill switch: the run dies here, as a Lambda that timed out or was killed would."""
-
-
-def crash_at(step: str) -> Callable[[str], None]:
-    def checkpoint(name: str) -> None:
-        if name == step:
-            raise Crash(step)
-
-    return checkpoint
 
 
 def scan(

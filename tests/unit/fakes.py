@@ -45,20 +45,6 @@ from numberwatch.ports import (
 )
 
 
-class Crash(Exception):
-    """The kill switch: the invocation dies here, as a Lambda that timed out would."""
-
-
-def crash_at(step: str) -> Callable[[str], None]:
-    """A service checkpoint that kills the invocation at `step`."""
-
-    def checkpoint(name: str) -> None:
-        if name == step:
-            raise Crash(name)
-
-    return checkpoint
-
-
 @dataclass
 class FakeConnect:
     """An estate. `between_listings` runs before each target is listed (with the target): a scan that

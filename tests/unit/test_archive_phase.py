@@ -21,9 +21,10 @@ from numberwatch.ports import Described, Presence
 from numberwatch.run import RunContext, no_checkpoint
 from numberwatch.service import ScanService
 from numberwatch.settings import Settings
+from tests.support.kill_switch import Crash, crash_at
 from tests.unit.factories import ACCOUNT, instance, number, numbers, tdg
 from tests.unit.fake_archive import FakeArchive
-from tests.unit.fakes import Crash, FakeConnect, FakePublisher, FakeStore, crash_at
+from tests.unit.fakes import FakeConnect, FakePublisher, FakeStore
 
 ENVIRONMENT = {
     "TABLE_NAME": "numbers",

@@ -16,8 +16,9 @@ from numberwatch.models import PhoneNumber, RunStatus, ScanRequest, Target
 from numberwatch.run import RunContext, no_checkpoint
 from numberwatch.service import ScanService
 from numberwatch.settings import Settings
+from tests.support.kill_switch import Crash, crash_at
 from tests.unit.factories import ACCOUNT, instance, number, numbers, tdg
-from tests.unit.fakes import Crash, FakeConnect, FakePublisher, FakeStore, FakeTrail, crash_at
+from tests.unit.fakes import FakeConnect, FakePublisher, FakeStore, FakeTrail
 
 ENVIRONMENT = {
     "TABLE_NAME": "numbers",
